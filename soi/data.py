@@ -31,7 +31,7 @@ FILE_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Where a data set comes from and how its columns map onto soi's.
+    """Specification of a data set: its origin and how its columns map onto soi's.
 
     Exactly one origin is set: ``hub_id``, ``files`` or ``package_file``.
 
