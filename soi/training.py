@@ -3,7 +3,8 @@
 ``train_pass`` records each batch's logits from the training forward pass, before the
 optimizer step, as dataset cartography and example-forgetting work do; it costs nothing
 extra. ``epoch_end`` runs an eval-mode, no-grad pass over the whole training set after each
-epoch, so every example is scored by the same weights.
+epoch, so every example is scored by the same weights. ``none`` records nothing; it exists
+to measure what capture costs.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
+from transformers import get_linear_schedule_with_warmup
 
+from soi.batching import SAMPLING_STRATEGIES, Collator, TaskBatchSampler, tokenize
 from soi.data import TAG_COLUMNS
 from soi.dynamics import MISSING_PREDICTION, Dynamics
+from soi.heads import MultiTaskModel
 from soi.reproducibility import collect_versions, set_seed
 
 logger = logging.getLogger(__name__)
 
-CAPTURE_MODES = ("train_pass", "epoch_end")
+CAPTURE_MODES = ("train_pass", "epoch_end", "none")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 # CPU flags of the instructions that make bf16 matrix products fast; without them PyTorch
@@ -64,7 +67,7 @@ class TrainingConfig:
         Seed of the data order and dropout; pass it to
         :func:`soi.models.load_model_and_tokenizer` for the weights of the new head.
     capture : str
-        ``"train_pass"`` or ``"epoch_end"``; see the module docstring.
+        ``"train_pass"``, ``"epoch_end"`` or ``"none"``; see the module docstring.
     record_logits : bool
         Also keep every example's logits at every epoch (N x E x labels floats).
     precision : str
@@ -72,6 +75,14 @@ class TrainingConfig:
         ``"fp32"`` or ``"bf16"``. Probabilities and metrics are fp32 in every case.
     device : str
         ``"auto"`` (CUDA when available) or a torch device string.
+    sampling : str
+        How batches of a multi-task model are drawn from the tasks: ``"proportional"``,
+        ``"uniform"`` or ``"temperature"`` (see :class:`soi.batching.TaskBatchSampler`).
+        Only ``"proportional"`` shows every example exactly once per epoch.
+    temperature : float
+        Temperature of ``sampling="temperature"``.
+    group_by_length : bool
+        Batch training examples of similar length together, reshuffled every epoch.
     progress : bool
         Show tqdm progress bars.
     """
@@ -89,6 +100,9 @@ class TrainingConfig:
     record_logits: bool = False
     precision: str = "auto"
     device: str = "auto"
+    sampling: str = "proportional"
+    temperature: float = 2.0
+    group_by_length: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -110,6 +124,14 @@ class TrainingConfig:
             raise ValueError(f"capture {self.capture!r} is not one of {CAPTURE_MODES}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r} is not one of {PRECISIONS}")
+        if self.sampling not in SAMPLING_STRATEGIES:
+            raise ValueError(f"sampling {self.sampling!r} is not one of {SAMPLING_STRATEGIES}")
+        if self.sampling != "proportional" and self.capture == "train_pass":
+            raise ValueError(
+                f"sampling={self.sampling!r} can show an example several times or not at all "
+                f"in an epoch, so capture='train_pass' cannot record one value per epoch; use "
+                f"capture='epoch_end' or sampling='proportional'"
+            )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
@@ -182,43 +204,6 @@ class TrainingResult:
         return self.dynamics.num_examples * self.dynamics.num_epochs / self.train_seconds
 
 
-def tokenize(dataset: datasets.Dataset, tokenizer, max_length: int) -> datasets.Dataset:
-    """Tokenize ``text`` (and ``text_pair`` when present) once, adding a ``row`` column.
-
-    ``row`` is each example's position in ``dataset``; it survives shuffling and tells the
-    capture code where to write.
-    """
-    pairs = "text_pair" in dataset.column_names
-
-    def encode(batch):
-        encoded = tokenizer(
-            batch["text"],
-            batch["text_pair"] if pairs else None,
-            truncation=True,
-            max_length=max_length,
-        )
-        return dict(encoded)
-
-    model_inputs = dataset.map(
-        encode, batched=True, remove_columns=dataset.column_names, desc="Tokenizing"
-    )
-    model_inputs = model_inputs.add_column("labels", dataset["label"])
-    return model_inputs.add_column("row", list(range(len(dataset))))
-
-
-class _Collator:
-    """Pad a batch dynamically and keep each example's row index beside it."""
-
-    def __init__(self, tokenizer):
-        self.pad = DataCollatorWithPadding(tokenizer)
-
-    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
-        rows = torch.tensor([feature.pop("row") for feature in features], dtype=torch.long)
-        batch = dict(self.pad(features))
-        batch["row"] = rows
-        return batch
-
-
 def _optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for name, parameter in model.named_parameters():
@@ -261,14 +246,39 @@ class _Recorder:
             self.logits[rows, epoch] = logits
 
 
-def _to_device(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
-    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+def _to_device(batch: dict, device) -> dict:
+    return {
+        key: value.to(device, non_blocking=True) if isinstance(value, torch.Tensor) else value
+        for key, value in batch.items()
+    }
+
+
+def _row_tasks(model, dataset: datasets.Dataset) -> list[str] | None:
+    """Return the task of every row for a multi-task model, checking each has a head."""
+    if not isinstance(model, MultiTaskModel):
+        return None
+    if "task" not in dataset.column_names:
+        raise ValueError("a multi-task model needs a 'task' column naming each example's task")
+    tasks = list(dataset["task"])
+    unknown = sorted(set(tasks) - set(model.tasks))
+    if unknown:
+        raise ValueError(
+            f"task {unknown[0]!r} of the data has no head; the model's tasks are {model.tasks}"
+        )
+    return tasks
 
 
 def _length_sorted_loader(model_inputs, batch_size: int, collator) -> DataLoader:
     # Batches of similar lengths waste fewer padding tokens; order does not matter here.
-    order = np.argsort([len(ids) for ids in model_inputs["input_ids"]], kind="stable")
-    return DataLoader(model_inputs.select(order), batch_size=batch_size, collate_fn=collator)
+    lengths = np.array([len(ids) for ids in model_inputs["input_ids"]])
+    groups = collator.row_tasks if collator.row_tasks is not None else ["all"] * len(lengths)
+    groups = np.asarray(groups, dtype=object)
+    batches = []
+    for group in dict.fromkeys(groups.tolist()):
+        rows = np.flatnonzero(groups == group)
+        rows = rows[np.argsort(lengths[rows], kind="stable")]
+        batches += [rows[i:i + batch_size].tolist() for i in range(0, len(rows), batch_size)]
+    return DataLoader(model_inputs, batch_sampler=batches, collate_fn=collator)
 
 
 @torch.inference_mode()
@@ -293,7 +303,8 @@ def evaluate(
     device = next(model.parameters()).device
     precision = resolve_precision(config.precision, device)
     model_inputs = tokenize(dataset, tokenizer, config.max_length)
-    loader = _length_sorted_loader(model_inputs, config.eval_batch_size, _Collator(tokenizer))
+    collator = Collator(tokenizer, _row_tasks(model, dataset))
+    loader = _length_sorted_loader(model_inputs, config.eval_batch_size, collator)
 
     predicted = np.empty(len(dataset), dtype=np.int64)
     gold_prob = np.empty(len(dataset), dtype=np.float32)
@@ -315,6 +326,13 @@ def evaluate(
             predictions[tag] = dataset[tag]
     accuracy = float(np.mean(predicted == gold))
     return EvalResult(accuracy=accuracy, predictions=predictions)
+
+
+def _label_names(model, dataset: datasets.Dataset) -> list[str] | dict[str, list[str]] | None:
+    if isinstance(model, MultiTaskModel):
+        return model.task_labels
+    feature = dataset.features["label"]
+    return list(feature.names) if hasattr(feature, "names") else None
 
 
 def fine_tune(
@@ -363,13 +381,19 @@ def fine_tune(
         len(train), config.epochs, device, precision, config.capture,
     )
 
-    collator = _Collator(tokenizer)
+    row_tasks = _row_tasks(model, train)
+    collator = Collator(tokenizer, row_tasks)
     model_inputs = tokenize(train, tokenizer, config.max_length)
-    generator = torch.Generator().manual_seed(config.seed)
-    loader = DataLoader(
-        model_inputs, batch_size=config.batch_size, shuffle=True, generator=generator,
-        collate_fn=collator,
+    sampler = TaskBatchSampler(
+        row_tasks if row_tasks is not None else ["all"] * len(train),
+        batch_size=config.batch_size,
+        strategy=config.sampling,
+        temperature=config.temperature,
+        lengths=[len(ids) for ids in model_inputs["input_ids"]],
+        group_by_length=config.group_by_length,
+        seed=config.seed,
     )
+    loader = DataLoader(model_inputs, batch_sampler=sampler, collate_fn=collator)
     optimizer = _optimizer(model, config)
     total_steps = len(loader) * config.epochs
     scheduler = get_linear_schedule_with_warmup(
@@ -381,6 +405,7 @@ def fine_tune(
     start = time.perf_counter()
     for epoch in range(config.epochs):
         model.train()
+        sampler.set_epoch(epoch)
         epoch_start = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
         bar = tqdm(loader, desc=f"Epoch {epoch + 1}/{config.epochs}", disable=not config.progress)
@@ -413,7 +438,8 @@ def fine_tune(
 
         # Capture in eval mode over the whole training set with the epoch's final weights.
         if config.capture == "epoch_end":
-            capture_loader = _length_sorted_loader(model_inputs, config.eval_batch_size, collator)
+            capture_loader = _length_sorted_loader(
+                model_inputs, config.eval_batch_size, collator)
             batches = _predict(
                 model, capture_loader, device, precision, config.progress, "Recording dynamics"
             )
@@ -433,7 +459,7 @@ def fine_tune(
     total_seconds = time.perf_counter() - start
 
     visits = recorder.visits.cpu().numpy()
-    if not (visits == 1).all():
+    if config.capture != "none" and not (visits == 1).all():
         raise RuntimeError(
             f"{int((visits != 1).sum())} (example, epoch) cells were recorded a number of "
             f"times other than once; this is a bug in soi"
@@ -443,8 +469,7 @@ def fine_tune(
         "training_config": config.to_dict(),
         "precision": precision,
         "device": str(device),
-        "label_names": list(train.features["label"].names)
-        if hasattr(train.features["label"], "names") else None,
+        "label_names": _label_names(model, train),
         "versions": collect_versions(),
         **(metadata or {}),
     }

@@ -158,3 +158,21 @@ def test_training_set_without_ids(tiny_model_dir):
     model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS)
     with pytest.raises(ValueError, match="lacks column 'example_id'"):
         fine_tune(model, tokenizer, train, tiny_config())
+
+
+def test_bf16_and_fp32_capture_agree(tiny_model_dir):
+    train = toy_dataset(96, seed=5)
+    dynamics = {}
+    for precision in ("fp32", "bf16"):
+        model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS, seed=11)
+        config = tiny_config(
+            precision=precision, batch_size=8, seed=11, epochs=4, learning_rate=3e-3
+        )
+        dynamics[precision] = fine_tune(model, tokenizer, train, config).dynamics
+    fp32, bf16 = dynamics["fp32"], dynamics["bf16"]
+    # The comparison means something only if the model learns, so that predictions change.
+    assert fp32.correct[:, -1].mean() > fp32.correct[:, 0].mean() + 0.2
+    assert fp32.example_ids.tolist() == bf16.example_ids.tolist()
+    assert bf16.gold_prob.dtype == np.float32
+    agreement = (fp32.correct == bf16.correct).mean()
+    assert agreement >= 0.95, f"correctness agrees on {agreement:.1%} of (example, epoch) cells"
