@@ -114,6 +114,14 @@ class TaskBatchSampler(Sampler[list[int]]):
     seed : int
         Seed of the order; epoch ``e`` uses the seed pair ``(seed, e)``, so any epoch's
         order can be replayed by :meth:`set_epoch`.
+    drop_last : bool
+        Drop each group's last incomplete batch, and with several processes the batches
+        that would leave the processes with unequal numbers of steps.
+    num_replicas, rank : int
+        Number of processes and this process's index. Every process draws the same global
+        order and takes every ``num_replicas``-th batch from position ``rank``. Without
+        ``drop_last`` the global list is padded by repeating its first batches, so some
+        examples appear on two processes, as with ``torch.utils.data.DistributedSampler``.
 
     Examples
     --------
@@ -133,6 +141,9 @@ class TaskBatchSampler(Sampler[list[int]]):
         lengths: Sequence[int] | None = None,
         group_by_length: bool = False,
         seed: int = 0,
+        drop_last: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
     ):
         if strategy not in SAMPLING_STRATEGIES:
             raise ValueError(f"sampling strategy {strategy!r} is not one of {SAMPLING_STRATEGIES}")
@@ -140,6 +151,8 @@ class TaskBatchSampler(Sampler[list[int]]):
             raise ValueError(f"temperature must be positive, got {temperature!r}")
         if group_by_length and lengths is None:
             raise ValueError("group_by_length needs the lengths of the rows")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
         groups = np.asarray(groups, dtype=object)
         self.names = list(dict.fromkeys(groups.tolist()))
         self.rows = {name: np.flatnonzero(groups == name) for name in self.names}
@@ -149,14 +162,23 @@ class TaskBatchSampler(Sampler[list[int]]):
         self.lengths = None if lengths is None else np.asarray(lengths)
         self.group_by_length = group_by_length
         self.seed = seed
+        self.drop_last = drop_last
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order the next iteration yields."""
         self.epoch = epoch
 
+    def _num_global_batches(self) -> int:
+        rounding = math.floor if self.drop_last else math.ceil
+        return sum(rounding(len(rows) / self.batch_size) for rows in self.rows.values())
+
     def __len__(self) -> int:
-        return sum(math.ceil(len(rows) / self.batch_size) for rows in self.rows.values())
+        """Return the number of batches this process yields per epoch."""
+        rounding = math.floor if self.drop_last else math.ceil
+        return rounding(self._num_global_batches() / self.num_replicas)
 
     def group_probabilities(self) -> np.ndarray:
         """Return the probability of drawing each group for a batch, in order of ``names``."""
@@ -177,22 +199,37 @@ class TaskBatchSampler(Sampler[list[int]]):
             order = np.concatenate(
                 [chunk[np.argsort(-self.lengths[chunk], kind="stable")] for chunk in chunks]
             )
-        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        return batches
 
     def __iter__(self) -> Iterator[list[int]]:
+        batches = self._global_batches()
+        if self.num_replicas > 1:
+            if self.drop_last:
+                batches = batches[: len(batches) - len(batches) % self.num_replicas]
+            else:
+                batches = batches + batches[: -len(batches) % self.num_replicas]
+            batches = batches[self.rank::self.num_replicas]
+        for batch in batches:
+            yield batch.tolist()
+
+    def _global_batches(self) -> list[np.ndarray]:
+        """Return the batches of all processes for the current epoch, in order."""
         rng = np.random.default_rng([self.seed, self.epoch])
         if self.strategy == "proportional":
             batches = [b for name in self.names for b in self._batches(self.rows[name], rng)]
-            for index in rng.permutation(len(batches)):
-                yield batches[index].tolist()
-            return
+            return [batches[index] for index in rng.permutation(len(batches))]
 
         streams = {name: iter(()) for name in self.names}
         probabilities = self.group_probabilities()
-        for _ in range(len(self)):
+        drawn = []
+        for _ in range(self._num_global_batches()):
             name = self.names[rng.choice(len(self.names), p=probabilities)]
             batch = next(streams[name], None)
             if batch is None:
                 streams[name] = iter(self._batches(self.rows[name], rng))
                 batch = next(streams[name])
-            yield batch.tolist()
+            drawn.append(batch)
+        return drawn

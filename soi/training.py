@@ -83,6 +83,8 @@ class TrainingConfig:
         Temperature of ``sampling="temperature"``.
     group_by_length : bool
         Batch training examples of similar length together, reshuffled every epoch.
+    drop_last : bool
+        Drop incomplete batches. Their examples are recorded as missing for that epoch.
     progress : bool
         Show tqdm progress bars.
     """
@@ -103,6 +105,7 @@ class TrainingConfig:
     sampling: str = "proportional"
     temperature: float = 2.0
     group_by_length: bool = False
+    drop_last: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -222,28 +225,52 @@ def _optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Op
 
 
 class _Recorder:
-    """Preallocated (N, E) buffers on the training device, written batch by batch."""
+    """Preallocated (N, E) buffers on the training device, written batch by batch.
 
-    def __init__(self, num_examples: int, num_epochs: int, device, record_logits: bool):
-        self.gold_prob = torch.full((num_examples, num_epochs), float("nan"), device=device)
-        self.predicted = torch.full(
-            (num_examples, num_epochs), MISSING_PREDICTION, dtype=torch.long, device=device
-        )
-        self.visits = torch.zeros((num_examples, num_epochs), dtype=torch.int32, device=device)
+    ``logits`` has room for the largest label space; a task with fewer labels leaves the
+    remaining entries NaN.
+    """
+
+    def __init__(self, num_examples: int, num_epochs: int, device, num_logits: int | None):
+        shape = (num_examples, num_epochs)
+        self.gold_prob = torch.full(shape, float("nan"), device=device)
+        self.predicted = torch.full(shape, MISSING_PREDICTION, dtype=torch.long, device=device)
+        self.visits = torch.zeros(shape, dtype=torch.int32, device=device)
         self.logits = None
-        self.record_logits = record_logits
+        if num_logits is not None:
+            self.logits = torch.full((*shape, num_logits), float("nan"), device=device)
 
     def record(self, epoch: int, rows, logits: torch.Tensor, labels: torch.Tensor) -> None:
         logits = logits.detach().float()
-        if self.logits is None and self.record_logits:
-            shape = (*self.gold_prob.shape, logits.shape[-1])
-            self.logits = torch.full(shape, float("nan"), device=logits.device)
         probs = logits.softmax(dim=-1)
         self.gold_prob[rows, epoch] = probs.gather(1, labels[:, None]).squeeze(1)
         self.predicted[rows, epoch] = logits.argmax(dim=-1)
         self.visits[rows, epoch] += 1
         if self.logits is not None:
-            self.logits[rows, epoch] = logits
+            self.logits[rows, epoch, : logits.shape[-1]] = logits
+
+    def merge_processes(self, accelerator) -> None:
+        """Combine the records of all processes, keeping the first process's record of a cell.
+
+        A cell that several processes recorded comes from the padding of the distributed
+        sampler; a cell that none recorded stays missing.
+        """
+        visits = accelerator.gather(self.visits[None])
+        recorded = visits > 0
+        first = recorded.int().argmax(dim=0, keepdim=True)
+        missing = ~recorded.any(dim=0)
+
+        def pick(values: torch.Tensor) -> torch.Tensor:
+            gathered = accelerator.gather(values[None])
+            index = first.view(*first.shape, *([1] * (gathered.dim() - first.dim())))
+            index = index.expand(1, *gathered.shape[1:])
+            return torch.gather(gathered, 0, index)[0]
+
+        self.gold_prob = pick(self.gold_prob).masked_fill(missing, float("nan"))
+        self.predicted = pick(self.predicted).masked_fill(missing, MISSING_PREDICTION)
+        if self.logits is not None:
+            self.logits = pick(self.logits).masked_fill(missing[..., None], float("nan"))
+        self.visits = visits.sum(dim=0).int()
 
 
 def _to_device(batch: dict, device) -> dict:
@@ -268,7 +295,9 @@ def _row_tasks(model, dataset: datasets.Dataset) -> list[str] | None:
     return tasks
 
 
-def _length_sorted_loader(model_inputs, batch_size: int, collator) -> DataLoader:
+def _length_sorted_loader(
+    model_inputs, batch_size: int, collator, num_shards: int = 1, shard: int = 0
+) -> DataLoader:
     # Batches of similar lengths waste fewer padding tokens; order does not matter here.
     lengths = np.array([len(ids) for ids in model_inputs["input_ids"]])
     groups = collator.row_tasks if collator.row_tasks is not None else ["all"] * len(lengths)
@@ -278,7 +307,7 @@ def _length_sorted_loader(model_inputs, batch_size: int, collator) -> DataLoader
         rows = np.flatnonzero(groups == group)
         rows = rows[np.argsort(lengths[rows], kind="stable")]
         batches += [rows[i:i + batch_size].tolist() for i in range(0, len(rows), batch_size)]
-    return DataLoader(model_inputs, batch_sampler=batches, collate_fn=collator)
+    return DataLoader(model_inputs, batch_sampler=batches[shard::num_shards], collate_fn=collator)
 
 
 @torch.inference_mode()
@@ -328,6 +357,42 @@ def evaluate(
     return EvalResult(accuracy=accuracy, predictions=predictions)
 
 
+def _distributed_accelerator(multitask: bool, device: str):
+    """Return an ``accelerate.Accelerator`` when launched on several processes, else None."""
+    from accelerate import Accelerator, PartialState
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    # accelerate sets up CPU processes (gloo) only when asked for the CPU explicitly.
+    cpu = device == "cpu" or not torch.cuda.is_available()
+    if PartialState(cpu=cpu).num_processes == 1:
+        return None
+    # A multi-task batch leaves the other tasks' heads without gradients.
+    handler = DistributedDataParallelKwargs(find_unused_parameters=multitask)
+    return Accelerator(cpu=cpu, kwargs_handlers=[handler])
+
+
+def _num_logits(model) -> int:
+    if isinstance(model, MultiTaskModel):
+        return max(len(names) for names in model.task_labels.values())
+    return model.config.num_labels
+
+
+def _check_visits(visits: np.ndarray, config: TrainingConfig, distributed: bool) -> None:
+    """Check that every (example, epoch) cell was recorded as the sampler promises."""
+    if config.capture == "none":
+        return
+    if config.capture == "epoch_end" or not config.drop_last:
+        # Padding of the distributed sampler may record a cell twice; the merge keeps one.
+        wrong = visits < 1 if distributed else visits != 1
+    else:
+        wrong = visits > 1 if not distributed else np.zeros_like(visits, dtype=bool)
+    if wrong.any():
+        raise RuntimeError(
+            f"{int(wrong.sum())} (example, epoch) cells were recorded an unexpected number "
+            f"of times; this is a bug in soi"
+        )
+
+
 def _label_names(model, dataset: datasets.Dataset) -> list[str] | dict[str, list[str]] | None:
     if isinstance(model, MultiTaskModel):
         return model.task_labels
@@ -373,9 +438,14 @@ def fine_tune(
         raise ValueError("training set is empty; check the data set's filters and sizes")
 
     set_seed(config.seed)
-    device = resolve_device(config.device)
+    multitask = isinstance(model, MultiTaskModel)
+    accelerator = _distributed_accelerator(multitask, config.device)
+    device = accelerator.device if accelerator else resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     model.to(device)
+    is_main = accelerator is None or accelerator.is_main_process
+    num_shards = accelerator.num_processes if accelerator else 1
+    shard = accelerator.process_index if accelerator else 0
     logger.info(
         "Fine-tuning on %d examples for %d epochs on %s in %s, capture=%s",
         len(train), config.epochs, device, precision, config.capture,
@@ -392,14 +462,21 @@ def fine_tune(
         lengths=[len(ids) for ids in model_inputs["input_ids"]],
         group_by_length=config.group_by_length,
         seed=config.seed,
+        drop_last=config.drop_last,
+        num_replicas=num_shards,
+        rank=shard,
     )
     loader = DataLoader(model_inputs, batch_sampler=sampler, collate_fn=collator)
     optimizer = _optimizer(model, config)
+    if accelerator is not None:
+        model, optimizer = accelerator.prepare(model, optimizer)
     total_steps = len(loader) * config.epochs
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps
     )
-    recorder = _Recorder(len(train), config.epochs, device, config.record_logits)
+    recorder = _Recorder(
+        len(train), config.epochs, device, _num_logits(model) if config.record_logits else None
+    )
 
     history = []
     start = time.perf_counter()
@@ -408,7 +485,10 @@ def fine_tune(
         sampler.set_epoch(epoch)
         epoch_start = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
-        bar = tqdm(loader, desc=f"Epoch {epoch + 1}/{config.epochs}", disable=not config.progress)
+        bar = tqdm(
+            loader, desc=f"Epoch {epoch + 1}/{config.epochs}",
+            disable=not (config.progress and is_main),
+        )
         for step, batch in enumerate(bar):
             rows = batch.pop("row").to(device)
             labels = batch.pop("labels").to(device)
@@ -425,8 +505,12 @@ def fine_tune(
                 recorder.record(epoch, rows, logits, labels)
 
             # Backward pass, clipping and the optimizer step.
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            if accelerator is not None:
+                accelerator.backward(loss)
+                accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            else:
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -439,9 +523,14 @@ def fine_tune(
         # Capture in eval mode over the whole training set with the epoch's final weights.
         if config.capture == "epoch_end":
             capture_loader = _length_sorted_loader(
-                model_inputs, config.eval_batch_size, collator)
+                model_inputs, config.eval_batch_size, collator, num_shards, shard
+            )
+            # The unwrapped model runs no collective operations, so processes with
+            # different numbers of capture batches cannot wait on each other.
+            scorer = accelerator.unwrap_model(model) if accelerator else model
             batches = _predict(
-                model, capture_loader, device, precision, config.progress, "Recording dynamics"
+                scorer, capture_loader, device, precision, config.progress and is_main,
+                "Recording dynamics",
             )
             for rows, logits, labels in batches:
                 recorder.record(epoch, rows.to(device), logits, labels)
@@ -458,17 +547,17 @@ def fine_tune(
         logger.info("Epoch %d: %s", epoch + 1, history[-1])
     total_seconds = time.perf_counter() - start
 
+    if accelerator is not None:
+        recorder.merge_processes(accelerator)
+        model = accelerator.unwrap_model(model)
     visits = recorder.visits.cpu().numpy()
-    if config.capture != "none" and not (visits == 1).all():
-        raise RuntimeError(
-            f"{int((visits != 1).sum())} (example, epoch) cells were recorded a number of "
-            f"times other than once; this is a bug in soi"
-        )
+    _check_visits(visits, config, distributed=accelerator is not None)
 
     run_record = {
         "training_config": config.to_dict(),
         "precision": precision,
         "device": str(device),
+        "num_processes": num_shards,
         "label_names": _label_names(model, train),
         "versions": collect_versions(),
         **(metadata or {}),

@@ -93,3 +93,30 @@ def test_tokenize_caches_per_dataset_and_length(tiny_model_dir):
     assert max(len(ids) for ids in shorter["input_ids"]) == 3
     assert first["row"] == [0, 1]
     assert first["labels"] == [1, 0]
+
+
+@pytest.mark.parametrize("size", [16, 17, 18, 23])
+def test_replicas_cover_rows_with_padding(size):
+    groups = ["x"] * size
+    shards = [
+        [row for batch in TaskBatchSampler(groups, 4, seed=5, num_replicas=2, rank=r) for row in batch]
+        for r in range(2)
+    ]
+    assert len(TaskBatchSampler(groups, 4, num_replicas=2, rank=0)) == len(
+        TaskBatchSampler(groups, 4, num_replicas=2, rank=1)
+    )
+    assert set(shards[0]) | set(shards[1]) == set(range(size))
+
+
+def test_replicas_drop_last_leaves_rows_out():
+    groups = ["x"] * 23
+    samplers = [TaskBatchSampler(groups, 4, seed=5, drop_last=True, num_replicas=2, rank=r) for r in range(2)]
+    rows = [row for sampler in samplers for batch in sampler for row in batch]
+    assert len(rows) == len(set(rows)) == 16
+    assert all(len(batch) == 4 for sampler in samplers for batch in sampler)
+
+
+def test_drop_last_single_process():
+    sampler = TaskBatchSampler(["x"] * 10, 4, drop_last=True)
+    assert len(sampler) == 2
+    assert sum(len(batch) for batch in sampler) == 8
