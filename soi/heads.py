@@ -77,7 +77,15 @@ def load_multitask_model(name: str, task_labels: dict[str, list[str]], seed: int
     from soi.models import resolve_model_path
     from soi.reproducibility import set_seed
 
+    from transformers.utils import logging as hf_logging
+
     path = resolve_model_path(name)
+    if seed is not None:
+        set_seed(seed)
+    # An encoder saved without a pooler is reported as missing weights at warning level;
+    # the heads do not use the pooler.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = AutoModel.from_pretrained(path)
@@ -86,8 +94,8 @@ def load_multitask_model(name: str, task_labels: dict[str, list[str]], seed: int
             f"could not load model {name!r} ({error}). Pass a local folder, an embedded model "
             f"name, or a hub id with access to the Hugging Face hub (HF_HUB_OFFLINE unset)"
         ) from error
-    if seed is not None:
-        set_seed(seed)
+    finally:
+        hf_logging.set_verbosity(verbosity)
     return MultiTaskModel(encoder, task_labels), tokenizer
 
 

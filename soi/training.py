@@ -26,6 +26,7 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from soi.batching import SAMPLING_STRATEGIES, Collator, TaskBatchSampler, tokenize
+from soi.checkpoints import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from soi.data import TAG_COLUMNS
 from soi.dynamics import MISSING_PREDICTION, Dynamics
 from soi.heads import MultiTaskModel
@@ -85,6 +86,9 @@ class TrainingConfig:
         Batch training examples of similar length together, reshuffled every epoch.
     drop_last : bool
         Drop incomplete batches. Their examples are recorded as missing for that epoch.
+    checkpoint_every_steps : int
+        With a checkpoint folder, also save a checkpoint every this many optimizer steps
+        within an epoch; 0 saves at epoch ends only.
     progress : bool
         Show tqdm progress bars.
     """
@@ -106,6 +110,7 @@ class TrainingConfig:
     temperature: float = 2.0
     group_by_length: bool = False
     drop_last: bool = False
+    checkpoint_every_steps: int = 0
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -118,6 +123,11 @@ class TrainingConfig:
             raise ValueError(
                 f"epochs={self.epochs}: training dynamics need at least 2 epochs to tell "
                 f"when an example was learned or forgotten"
+            )
+        if not isinstance(self.checkpoint_every_steps, int) or self.checkpoint_every_steps < 0:
+            raise ValueError(
+                f"checkpoint_every_steps must be an integer of at least 0, got "
+                f"{self.checkpoint_every_steps!r}"
             )
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
@@ -249,6 +259,16 @@ class _Recorder:
         if self.logits is not None:
             self.logits[rows, epoch, : logits.shape[-1]] = logits
 
+    def state(self) -> dict[str, torch.Tensor | None]:
+        return {
+            "gold_prob": self.gold_prob, "predicted": self.predicted, "visits": self.visits,
+            "logits": self.logits,
+        }
+
+    def load_state(self, state: dict[str, torch.Tensor | None], device) -> None:
+        for name, value in state.items():
+            setattr(self, name, None if value is None else value.to(device))
+
     def merge_processes(self, accelerator) -> None:
         """Combine the records of all processes, keeping the first process's record of a cell.
 
@@ -295,6 +315,16 @@ def _row_tasks(model, dataset: datasets.Dataset) -> list[str] | None:
     return tasks
 
 
+def _data_loader(model_inputs, batch_sampler, collator) -> DataLoader:
+    # Each new iterator of a DataLoader draws a seed from its generator. With the global
+    # generator, that draw would shift the dropout masks of everything after it, so a
+    # resumed run would differ from an uninterrupted one.
+    generator = torch.Generator().manual_seed(0)
+    return DataLoader(
+        model_inputs, batch_sampler=batch_sampler, collate_fn=collator, generator=generator
+    )
+
+
 def _length_sorted_loader(
     model_inputs, batch_size: int, collator, num_shards: int = 1, shard: int = 0
 ) -> DataLoader:
@@ -307,7 +337,7 @@ def _length_sorted_loader(
         rows = np.flatnonzero(groups == group)
         rows = rows[np.argsort(lengths[rows], kind="stable")]
         batches += [rows[i:i + batch_size].tolist() for i in range(0, len(rows), batch_size)]
-    return DataLoader(model_inputs, batch_sampler=batches[shard::num_shards], collate_fn=collator)
+    return _data_loader(model_inputs, batches[shard::num_shards], collator)
 
 
 @torch.inference_mode()
@@ -371,6 +401,23 @@ def _distributed_accelerator(multitask: bool, device: str):
     return Accelerator(cpu=cpu, kwargs_handlers=[handler])
 
 
+def _check_resumable(state: dict, config: TrainingConfig, train, folder) -> None:
+    """Reject a checkpoint made with another configuration or other training data."""
+    saved = {k: v for k, v in state["config"].items() if k != "progress"}
+    current = {k: v for k, v in config.to_dict().items() if k != "progress"}
+    if saved != current:
+        changed = sorted(k for k in current if saved.get(k) != current[k])
+        raise ValueError(
+            f"the checkpoint in {folder} was made with other settings ({changed}); resume with "
+            f"the same configuration or use another checkpoint folder"
+        )
+    if state["example_ids"] != list(train["example_id"]):
+        raise ValueError(
+            f"the checkpoint in {folder} was made with other training examples; resume with "
+            f"the same data or use another checkpoint folder"
+        )
+
+
 def _num_logits(model) -> int:
     if isinstance(model, MultiTaskModel):
         return max(len(names) for names in model.task_labels.values())
@@ -407,6 +454,7 @@ def fine_tune(
     config: TrainingConfig,
     eval_sets: dict[str, datasets.Dataset] | None = None,
     metadata: dict[str, Any] | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> TrainingResult:
     """Fine-tune ``model`` on ``train`` and record its training dynamics.
 
@@ -423,6 +471,11 @@ def fine_tune(
         Sets evaluated once after training, such as in-distribution test and OOD sets.
     metadata : dict, optional
         Extra entries for the run record stored with the dynamics.
+    checkpoint_dir : str or Path, optional
+        Folder for checkpoints, saved at every epoch end (and every
+        ``config.checkpoint_every_steps`` steps). When it already holds a checkpoint of the
+        same configuration and data, training resumes from it: the interrupted epoch's data
+        order is replayed, so on a CPU the dynamics equal those of an uninterrupted run.
 
     Returns
     -------
@@ -466,7 +519,7 @@ def fine_tune(
         num_replicas=num_shards,
         rank=shard,
     )
-    loader = DataLoader(model_inputs, batch_sampler=sampler, collate_fn=collator)
+    loader = _data_loader(model_inputs, sampler, collator)
     optimizer = _optimizer(model, config)
     if accelerator is not None:
         model, optimizer = accelerator.prepare(model, optimizer)
@@ -478,18 +531,54 @@ def fine_tune(
         len(train), config.epochs, device, _num_logits(model) if config.record_logits else None
     )
 
-    history = []
+    history: list[dict[str, float]] = []
+    first_epoch, first_step, resumed_loss = 0, 0, 0.0
+    if checkpoint_dir is not None:
+        if accelerator is not None:
+            # NOTE: each process records its own share until the end of the run, so a
+            # checkpoint would need every process's records; that is not written yet.
+            raise ValueError(
+                "checkpoint_dir is not supported with several processes yet; run without it"
+            )
+        state = load_checkpoint(checkpoint_dir)
+        if state is not None:
+            _check_resumable(state, config, train, checkpoint_dir)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            recorder.load_state(state["recorder"], device)
+            history = list(state["history"])
+            first_epoch, first_step, resumed_loss = state["epoch"], state["step"], state["loss_sum"]
+            restore_rng_states(state["rng"])
+            logger.info("Resuming at epoch %d, step %d", first_epoch + 1, first_step)
+
+    def checkpoint(epoch: int, step: int, loss_sum: float) -> None:
+        save_checkpoint(
+            checkpoint_dir,
+            {
+                "epoch": epoch, "step": step, "loss_sum": loss_sum,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "recorder": recorder.state(),
+                "history": history, "rng": rng_states(), "config": config.to_dict(),
+                "example_ids": list(train["example_id"]),
+            },
+        )
+
     start = time.perf_counter()
-    for epoch in range(config.epochs):
+    for epoch in range(first_epoch, config.epochs):
         model.train()
         sampler.set_epoch(epoch)
         epoch_start = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
+        resuming = epoch == first_epoch and first_step > 0
+        loss_sum = torch.full((), resumed_loss if resuming else 0.0, device=device)
         bar = tqdm(
             loader, desc=f"Epoch {epoch + 1}/{config.epochs}",
             disable=not (config.progress and is_main),
         )
         for step, batch in enumerate(bar):
+            # A resumed epoch replays its order and skips the steps already taken.
+            if resuming and step < first_step:
+                continue
             rows = batch.pop("row").to(device)
             labels = batch.pop("labels").to(device)
             batch = _to_device(batch, device)
@@ -518,6 +607,10 @@ def fine_tune(
             loss_sum += loss.detach() * len(rows)
             if config.progress and step % 10 == 0:
                 bar.set_postfix(loss=f"{loss.item():.4f}")
+            every = config.checkpoint_every_steps
+            if checkpoint_dir is not None and every and (step + 1) % every == 0:
+                if step + 1 < len(loader):
+                    checkpoint(epoch, step + 1, float(loss_sum))
         train_seconds = time.perf_counter() - epoch_start
 
         # Capture in eval mode over the whole training set with the epoch's final weights.
@@ -545,6 +638,8 @@ def fine_tune(
             }
         )
         logger.info("Epoch %d: %s", epoch + 1, history[-1])
+        if checkpoint_dir is not None:
+            checkpoint(epoch + 1, 0, 0.0)
     total_seconds = time.perf_counter() - start
 
     if accelerator is not None:

@@ -9,6 +9,7 @@ from soi.data import (
     SENTIMENT_SOURCES,
     DatasetSpec,
     clean_tweet,
+    example_key,
     get_source,
     load_source,
     stratified_sample,
@@ -121,8 +122,92 @@ def test_empty_split_after_filter(tmp_path, reviews):
 
 
 def test_spec_needs_exactly_one_origin():
-    with pytest.raises(ValueError, match="exactly one of hub_id, files and package_file"):
+    with pytest.raises(ValueError, match="exactly one of hub_id, files, package_file and reader"):
         DatasetSpec(name="r", text_columns=("t",), label_column="l", label_names=LABELS)
+
+
+def test_hub_options_need_hub_id(tmp_path):
+    with pytest.raises(ValueError, match="sets hub_options without hub_id"):
+        DatasetSpec(
+            name="r", text_columns=("t",), label_column="l", label_names=LABELS,
+            files={"train": str(tmp_path / "t.csv")}, hub_options={"revision": "main"},
+        )
+
+
+def test_reader_origin(reviews):
+    spec = DatasetSpec(
+        name="r", text_columns=("review",), label_column="sentiment", label_names=LABELS,
+        reader=lambda: {"train": reviews, "validation": reviews.head(2)},
+    )
+    loaded = load_source(spec)
+    assert loaded["validation"]["example_id"] == ["r:validation:0", "r:validation:1"]
+    assert loaded["train"].info.description.startswith("reader")
+
+
+def test_id_column_gives_ids_across_splits(tmp_path, reviews):
+    frame = reviews.assign(uid=[f"u{i}" for i in range(6)])
+    spec = DatasetSpec(
+        name="r", text_columns=("review",), label_column="sentiment", label_names=LABELS,
+        files={
+            "train": write_frame(frame.iloc[:4], tmp_path / "train.jsonl"),
+            "validation": write_frame(frame.iloc[4:], tmp_path / "dev.jsonl"),
+        },
+        id_column="uid",
+    )
+    loaded = load_source(spec)
+    assert loaded["train"]["example_id"] == ["r:u0", "r:u1", "r:u2", "r:u3"]
+    assert loaded["validation"]["example_id"] == ["r:u4", "r:u5"]
+
+
+def test_id_column_repeated_value(tmp_path, reviews):
+    frame = reviews.assign(uid=["a", "b", "c", "d", "e", "a"])
+    spec = DatasetSpec(
+        name="r", text_columns=("review",), label_column="sentiment", label_names=LABELS,
+        files={"train": write_frame(frame, tmp_path / "t.csv")}, id_column="uid",
+    )
+    with pytest.raises(ValueError, match=r"example id 'r:a' of 'r' occurs twice \(split 'train'\)"):
+        load_source(spec)
+
+
+def test_id_column_missing(tmp_path, reviews):
+    spec = DatasetSpec(
+        name="r", text_columns=("review",), label_column="sentiment", label_names=LABELS,
+        files={"train": write_frame(reviews, tmp_path / "t.csv")}, id_column="uid",
+    )
+    with pytest.raises(ValueError, match="column 'uid' is missing"):
+        load_source(spec)
+
+
+def test_loaded_split_records_origin(tmp_path, reviews):
+    path = write_frame(reviews, tmp_path / "t.csv")
+    spec = DatasetSpec(
+        name="r", text_columns=("review",), label_column="sentiment", label_names=LABELS,
+        files={"train": path},
+    )
+    info = load_source(spec)["train"].info
+    assert info.dataset_name == "r"
+    assert info.description == f"files train={path}"
+
+
+def test_example_key_strips_source():
+    assert example_key("massive_en:17") == "17"
+    assert example_key("rte:validation:3") == "validation:3"
+    with pytest.raises(ValueError, match="has no ':'"):
+        example_key("plain")
+
+
+def test_hub_class_label_read_by_name(tmp_path):
+    """A hub ClassLabel whose order differs from label_names is matched by name."""
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["pos", "neg"])}
+    )
+    data = datasets.Dataset.from_dict({"text": ["good", "bad"], "label": [0, 1]}, features=features)
+    data.to_parquet(str(tmp_path / "train.parquet"))
+    spec = DatasetSpec(
+        name="hub", text_columns=("text",), label_column="label", label_names=LABELS,
+        hub_id=str(tmp_path), label_map={"neg": "negative", "pos": "positive"},
+    )
+    assert load_source(spec)["train"]["label"] == [1, 0]
 
 
 def test_hub_loader_reads_local_folder(tmp_path, reviews):

@@ -36,3 +36,32 @@ def test_hub_id_offline_says_what_to_do(monkeypatch):
 
 def test_embedded_names_listed():
     assert "all-MiniLM-L6-v2" in EMBEDDED_MODELS
+    assert "multilingual-e5-small" in EMBEDDED_MODELS
+
+
+def test_embedded_e5_loads_with_new_head():
+    path = resolve_model_path("multilingual-e5-small")
+    assert path != "multilingual-e5-small"
+    labels = ["alarm_set", "weather_query", "restaurant_booking"]
+    model, tokenizer = load_model_and_tokenizer("multilingual-e5-small", labels, seed=0)
+    assert model.config.model_type == "bert"
+    assert model.config.num_labels == 3
+    assert model.config.id2label == dict(enumerate(labels))
+    assert model.config.hidden_size == 384
+    assert model.config.vocab_size == 250037
+    texts = ["Wake me up at seven.", "Réveille-moi à sept heures.", "ساعت هفت بیدارم کن."]
+    inputs = tokenizer(texts, padding=True, return_tensors="pt")
+    assert int(inputs["input_ids"].max()) < model.config.vocab_size
+    with torch.no_grad():
+        assert model(**inputs).logits.shape == (3, 3)
+
+
+def test_embedded_e5_keeps_converted_weights():
+    from safetensors.torch import load_file
+
+    model, _ = load_model_and_tokenizer("multilingual-e5-small", ["a", "b"], seed=0)
+    saved = load_file(f"{resolve_model_path('multilingual-e5-small')}/model.safetensors")
+    loaded = model.bert.state_dict()
+    assert set(saved) <= set(loaded)
+    for name, tensor in saved.items():
+        assert torch.equal(loaded[name], tensor), name
