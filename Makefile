@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 assets: $(STAMP)
-	$(BIN)/python -m soi fetch
+	$(BIN)/python -m soi -v fetch
 
 # Each chapter runs under papermill with its default parameters. Its training runs are saved
 # under runs/ and reused when Jupyter Book executes the page again to render it.
