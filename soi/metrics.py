@@ -11,11 +11,30 @@ The metrics follow two papers:
   with Training Dynamics");
 - forgetting events come from Toneva et al., 2019, "An Empirical Study of Example
   Forgetting during Deep Neural Network Learning".
+
+Where soi's conventions differ from the reference code of dataset cartography
+(allenai/cartography, ``cartography/selection/train_dy_filtering.py``), a
+:class:`Conventions` object chooses between them. ``SOI_CONVENTIONS`` is the default
+and ``CARTOGRAPHY_CONVENTIONS`` reproduces the reference code:
+
+===================  ==================================  ====================================
+metric               soi (default)                       allenai/cartography
+===================  ==================================  ====================================
+correctness          fraction of correct epochs          number of correct epochs
+forgetting events    0 when never learned, with the      1000 when never learned
+                     ``never_learned`` flag
+variability          population std of the gold          the same, or with ``include_ci``
+                     probability                         sqrt(var + var^2 / (E - 1))
+threshold closeness  not computed                        conf * (1 - conf)
+burn-out             every epoch                         only the first k epochs
+===================  ==================================  ====================================
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,8 +42,14 @@ import pandas as pd
 from soi.dynamics import Dynamics
 
 __all__ = [
+    "CARTOGRAPHY_CONVENTIONS",
+    "CARTOGRAPHY_NEVER_LEARNED_FORGETTING",
+    "CORRECTNESS_OPTIONS",
     "MIN_EPOCHS",
     "METRIC_COLUMNS",
+    "SOI_CONVENTIONS",
+    "VARIABILITY_OPTIONS",
+    "Conventions",
     "check_complete",
     "check_correct",
     "check_gold_prob",
@@ -35,8 +60,10 @@ __all__ = [
     "example_index",
     "first_learned_epoch",
     "forgetting_events",
+    "gold_prob_moments",
     "metrics_from_dynamics",
     "never_learned",
+    "threshold_closeness",
     "variability",
 ]
 
@@ -49,7 +76,21 @@ MIN_EPOCHS = 2
 #: cartography reference code (allenai/cartography, train_dy_filtering.py).
 VARIABILITY_DDOF = 0
 
-#: Columns of ``compute_metrics``, in order.
+#: Forgetting count that allenai/cartography's ``compute_forgetfulness`` returns for an
+#: example that is never predicted correctly: a number larger than any real count, so
+#: that such examples sort as the most forgettable.
+CARTOGRAPHY_NEVER_LEARNED_FORGETTING = 1000
+
+#: Values of ``Conventions.correctness``: a fraction of the epochs (soi) or a count of
+#: epochs (allenai/cartography's ``compute_correctness``).
+CORRECTNESS_OPTIONS = ("fraction", "count")
+
+#: Values of ``Conventions.variability``: the population standard deviation ("std"),
+#: or allenai/cartography's ``include_ci`` variant sqrt(var + var^2 / (E - 1)) ("ci").
+VARIABILITY_OPTIONS = ("std", "ci")
+
+#: Columns of ``compute_metrics``, in order. ``threshold_closeness`` follows them when
+#: the conventions ask for it.
 METRIC_COLUMNS = (
     "confidence",
     "variability",
@@ -60,8 +101,109 @@ METRIC_COLUMNS = (
     "correct_last",
 )
 
+#: Name of the optional threshold-closeness column of ``compute_metrics``.
+THRESHOLD_CLOSENESS_COLUMN = "threshold_closeness"
+
 #: Name of the index of every per-example table.
 EXAMPLE_INDEX_NAME = "example_id"
+
+# Number of offending values that an error message shows.
+_EXAMPLES_IN_MESSAGE = 5
+
+# Rows per block of ``gold_prob_moments``: a float64 block of 10 epochs is 5 MiB, small
+# enough to stay in a CPU cache and large enough that the loop costs nothing.
+_MOMENT_BLOCK_ROWS = 2**16
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Conventions of the per-example metrics: soi's defaults or dataset cartography's.
+
+    Parameters
+    ----------
+    correctness : {"fraction", "count"}
+        "fraction" reports the fraction of epochs at which the argmax equals the gold
+        label; "count" reports the number of those epochs, as allenai/cartography does.
+    variability : {"std", "ci"}
+        "std" is the population standard deviation of the gold probability over the
+        epochs. "ci" is allenai/cartography's ``--include_ci`` variant
+        sqrt(var + var^2 / (E - 1)), with var the population variance.
+    never_learned_forgetting : int or None
+        Forgetting count reported for an example that is never predicted correctly.
+        None reports 0 and leaves the ``never_learned`` column to tell such examples
+        apart; allenai/cartography reports ``CARTOGRAPHY_NEVER_LEARNED_FORGETTING``.
+    burn_out : int or None
+        Use only the first ``burn_out`` recorded epochs for every metric, as
+        allenai/cartography's ``--burn_out`` does. None uses every epoch. It must lie
+        in ``MIN_EPOCHS``..E.
+    threshold_closeness : bool
+        Add the column ``threshold_closeness``, conf * (1 - conf) of the mean gold
+        probability conf (Chang et al., 2017, "Active Bias").
+
+    Raises
+    ------
+    ValueError
+        If an option has a value outside the ones listed above.
+
+    Examples
+    --------
+    >>> CARTOGRAPHY_CONVENTIONS.correctness, CARTOGRAPHY_CONVENTIONS.never_learned_forgetting
+    ('count', 1000)
+    >>> Conventions(variability="ci", burn_out=3).burn_out
+    3
+    """
+
+    correctness: str = "fraction"
+    variability: str = "std"
+    never_learned_forgetting: int | None = None
+    burn_out: int | None = None
+    threshold_closeness: bool = False
+
+    def __post_init__(self) -> None:
+        if self.correctness not in CORRECTNESS_OPTIONS:
+            raise ValueError(
+                f"correctness convention {self.correctness!r} is not one of "
+                f"{list(CORRECTNESS_OPTIONS)}"
+            )
+        if self.variability not in VARIABILITY_OPTIONS:
+            raise ValueError(
+                f"variability convention {self.variability!r} is not one of "
+                f"{list(VARIABILITY_OPTIONS)}"
+            )
+        count = self.never_learned_forgetting
+        if count is not None and (not _is_integer(count) or count < 0):
+            raise ValueError(
+                f"never_learned_forgetting must be None or a non-negative integer, got "
+                f"{count!r}; allenai/cartography uses {CARTOGRAPHY_NEVER_LEARNED_FORGETTING}"
+            )
+        burn_out = self.burn_out
+        if burn_out is not None and (not _is_integer(burn_out) or burn_out < MIN_EPOCHS):
+            raise ValueError(
+                f"burn_out must be None or an integer of at least {MIN_EPOCHS}, got "
+                f"{self.burn_out!r}; it is the number of leading epochs to use"
+            )
+        if not isinstance(self.threshold_closeness, (bool, np.bool_)):
+            raise ValueError(
+                f"threshold_closeness must be True or False, got {self.threshold_closeness!r}"
+            )
+
+
+def _is_integer(value: object) -> bool:
+    # bool is an Integral, but True as a count is almost certainly a mistake.
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+#: soi's conventions, the default of every function.
+SOI_CONVENTIONS = Conventions()
+
+#: The conventions of allenai/cartography's ``compute_train_dy_metrics`` with its
+#: default flags (no ``--include_ci``, no burn-out): correctness as a count, forgetting
+#: count 1000 for an example never learned, and threshold closeness.
+CARTOGRAPHY_CONVENTIONS = Conventions(
+    correctness="count",
+    never_learned_forgetting=CARTOGRAPHY_NEVER_LEARNED_FORGETTING,
+    threshold_closeness=True,
+)
 
 
 def _check_matrix_shape(array: np.ndarray, name: str) -> None:
@@ -78,18 +220,48 @@ def _check_matrix_shape(array: np.ndarray, name: str) -> None:
         )
 
 
-def check_gold_prob(gold_prob: np.ndarray) -> np.ndarray:
+def _checked_probabilities(gold_prob: np.ndarray) -> np.ndarray:
+    """Validate gold probabilities, keeping float32 input as float32."""
+    array = np.asarray(gold_prob)
+    if array.dtype not in (np.float32, np.float64):
+        array = array.astype(np.float64)
+    _check_matrix_shape(array, "gold_prob")
+
+    # NOTE: missing cells are not supported yet, so any NaN rejects the whole matrix.
+    missing = np.isnan(array)
+    if missing.any():
+        raise ValueError(
+            f"gold_prob has {int(missing.sum())} missing (NaN) cells out of {array.size}; "
+            f"missing cells are not supported yet, so drop the examples or epochs "
+            f"that lack a record"
+        )
+
+    if array.size and (array.min() < 0.0 or array.max() > 1.0):
+        outside = (array < 0.0) | (array > 1.0)
+        first = array[outside][0]
+        raise ValueError(
+            f"gold_prob has {int(outside.sum())} values outside [0, 1], such as {first}; "
+            f"pass softmax probabilities, not logits"
+        )
+    return array
+
+
+def check_gold_prob(gold_prob: np.ndarray, *, keep_float32: bool = False) -> np.ndarray:
     """Validate a gold-probability matrix and return it as a float64 array.
 
     Parameters
     ----------
     gold_prob : np.ndarray
         Shape (N, E), probability of the gold label for each example and epoch.
+    keep_float32 : bool
+        Return float32 input as it is instead of a float64 copy. soi records float32
+        and its reductions accumulate in float64, so the copy would only cost memory.
 
     Returns
     -------
     np.ndarray
-        The same values as a float64 array.
+        The same values as a float64 array, or float32 when the input is float32 and
+        ``keep_float32`` is True.
 
     Raises
     ------
@@ -101,27 +273,11 @@ def check_gold_prob(gold_prob: np.ndarray) -> np.ndarray:
     --------
     >>> check_gold_prob([[0.2, 0.9]]).dtype
     dtype('float64')
+    >>> check_gold_prob(np.array([[0.2, 0.9]], dtype=np.float32), keep_float32=True).dtype
+    dtype('float32')
     """
-    array = np.asarray(gold_prob, dtype=np.float64)
-    _check_matrix_shape(array, "gold_prob")
-
-    # NOTE: missing cells are not supported yet, so any NaN rejects the whole matrix.
-    num_missing = int(np.isnan(array).sum())
-    if num_missing:
-        raise ValueError(
-            f"gold_prob has {num_missing} missing (NaN) cells out of {array.size}; "
-            f"missing cells are not supported yet, so drop the examples or epochs "
-            f"that lack a record"
-        )
-
-    outside = (array < 0.0) | (array > 1.0)
-    if outside.any():
-        first = array[outside][0]
-        raise ValueError(
-            f"gold_prob has {int(outside.sum())} values outside [0, 1], such as {first}; "
-            f"pass softmax probabilities, not logits"
-        )
-    return array
+    array = _checked_probabilities(gold_prob)
+    return array if keep_float32 else array.astype(np.float64, copy=False)
 
 
 def check_correct(correct: np.ndarray) -> np.ndarray:
@@ -164,7 +320,12 @@ def check_correct(correct: np.ndarray) -> np.ndarray:
     return array.astype(bool)
 
 
-def example_index(example_ids: Sequence | np.ndarray | None, num_examples: int) -> pd.Index:
+def example_index(
+    example_ids: Sequence | np.ndarray | None,
+    num_examples: int,
+    *,
+    check_unique: bool = True,
+) -> pd.Index:
     """Build the ``example_id`` index of a per-example table.
 
     Parameters
@@ -173,6 +334,10 @@ def example_index(example_ids: Sequence | np.ndarray | None, num_examples: int) 
         One unique id per example, or None for the positions 0..N-1.
     num_examples : int
         Number of rows N of the matrices.
+    check_unique : bool
+        Check that no id repeats. Hashing a million string ids takes a noticeable
+        fraction of a second, so callers that pass ids already known to be unique,
+        such as ``Dynamics.example_ids``, may skip the check.
 
     Returns
     -------
@@ -199,13 +364,56 @@ def example_index(example_ids: Sequence | np.ndarray | None, num_examples: int) 
             f"example_ids has {len(index)} ids, but the matrices have {num_examples} rows; "
             f"pass one id per row"
         )
-    if index.has_duplicates:
-        duplicated = index[index.duplicated()].unique()[:5].tolist()
+    if check_unique and index.has_duplicates:
+        duplicated = index[index.duplicated()].unique()[:_EXAMPLES_IN_MESSAGE].tolist()
         raise ValueError(
             f"example_ids must be unique, found {int(index.duplicated().sum())} duplicates "
             f"such as {duplicated}; give every example its own id"
         )
     return index
+
+
+def _mean(probabilities: np.ndarray) -> np.ndarray:
+    return probabilities.mean(axis=1, dtype=np.float64)
+
+
+def gold_prob_moments(gold_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compute each example's mean and population variance of the gold probability.
+
+    Both come from one pass over blocks of rows, converted to float64 one block at a
+    time, so that the temporary arrays stay small for millions of examples. The
+    variance is the mean squared deviation from the mean (``ddof=VARIABILITY_DDOF``),
+    computed in two passes as ``np.var`` does.
+
+    Parameters
+    ----------
+    gold_prob : np.ndarray
+        Shape (N, E), probability of the gold label for each example and epoch.
+
+    Returns
+    -------
+    tuple of np.ndarray
+        The means and the variances, each of shape (N,) and float64.
+
+    Examples
+    --------
+    >>> mean, variance = gold_prob_moments(np.array([[0.2, 0.6, 1.0]]))
+    >>> mean.round(6), variance.round(6)
+    (array([0.6]), array([0.106667]))
+    """
+    probabilities = _checked_probabilities(gold_prob)
+    num_examples, num_epochs = probabilities.shape
+    mean = np.empty(num_examples, dtype=np.float64)
+    variance = np.empty(num_examples, dtype=np.float64)
+    for start in range(0, num_examples, _MOMENT_BLOCK_ROWS):
+        stop = start + _MOMENT_BLOCK_ROWS
+        block = probabilities[start:stop].astype(np.float64)
+        block_mean = block.mean(axis=1)
+        block -= block_mean[:, None]
+        np.square(block, out=block)
+        mean[start:stop] = block_mean
+        variance[start:stop] = block.sum(axis=1) / (num_epochs - VARIABILITY_DDOF)
+    return mean, variance
 
 
 def confidence(gold_prob: np.ndarray) -> np.ndarray:
@@ -226,11 +434,55 @@ def confidence(gold_prob: np.ndarray) -> np.ndarray:
     >>> confidence(np.array([[0.2, 0.6, 1.0]])).round(6)
     array([0.6])
     """
-    return check_gold_prob(gold_prob).mean(axis=1)
+    return _mean(_checked_probabilities(gold_prob))
 
 
-def variability(gold_prob: np.ndarray) -> np.ndarray:
-    """Compute the population standard deviation of each example's gold probability.
+def variability(gold_prob: np.ndarray, *, estimator: str = "std") -> np.ndarray:
+    """Compute the spread of each example's gold probability over the epochs.
+
+    Parameters
+    ----------
+    gold_prob : np.ndarray
+        Shape (N, E), probability of the gold label for each example and epoch.
+    estimator : {"std", "ci"}
+        "std" is the population standard deviation (``ddof=VARIABILITY_DDOF``, 0).
+        "ci" is allenai/cartography's ``--include_ci`` variant sqrt(var + var^2 / (E - 1))
+        with var the population variance, which adds the variance of the variance
+        estimate (Chang et al., 2017, "Active Bias").
+
+    Returns
+    -------
+    np.ndarray
+        Shape (N,), float64.
+
+    Raises
+    ------
+    ValueError
+        If ``estimator`` is not one of ``VARIABILITY_OPTIONS``.
+
+    Examples
+    --------
+    >>> variability(np.array([[0.2, 0.6, 1.0], [0.5, 0.5, 0.5]])).round(4)
+    array([0.3266, 0.    ])
+    >>> variability(np.array([[0.2, 0.6, 1.0]]), estimator="ci").round(4)
+    array([0.3352])
+    """
+    if estimator not in VARIABILITY_OPTIONS:
+        raise ValueError(
+            f"variability estimator {estimator!r} is not one of {list(VARIABILITY_OPTIONS)}"
+        )
+    _, variance = gold_prob_moments(gold_prob)
+    if estimator == "ci":
+        num_epochs = np.shape(gold_prob)[1]
+        variance = variance + variance * variance / (num_epochs - 1)
+    return np.sqrt(variance)
+
+
+def threshold_closeness(gold_prob: np.ndarray) -> np.ndarray:
+    """Compute conf * (1 - conf) of each example's mean gold probability conf.
+
+    The value is largest, 0.25, for examples whose mean gold probability is one half,
+    the examples closest to the decision threshold (Chang et al., 2017, "Active Bias").
 
     Parameters
     ----------
@@ -240,49 +492,63 @@ def variability(gold_prob: np.ndarray) -> np.ndarray:
     Returns
     -------
     np.ndarray
-        Shape (N,), float64, computed with ``ddof=VARIABILITY_DDOF`` (0).
+        Shape (N,), float64 in [0, 0.25].
 
     Examples
     --------
-    >>> variability(np.array([[0.2, 0.6, 1.0], [0.5, 0.5, 0.5]])).round(4)
-    array([0.3266, 0.    ])
+    >>> threshold_closeness(np.array([[0.4, 0.6], [1.0, 1.0]]))
+    array([0.25, 0.  ])
     """
-    return check_gold_prob(gold_prob).std(axis=1, ddof=VARIABILITY_DDOF)
+    mean = _mean(_checked_probabilities(gold_prob))
+    return mean * (1.0 - mean)
 
 
-def correctness(correct: np.ndarray) -> np.ndarray:
-    """Compute the fraction of epochs at which each example is predicted correctly.
+def correctness(correct: np.ndarray, *, count: bool = False) -> np.ndarray:
+    """Compute the fraction (or number) of epochs at which each example is correct.
 
     Parameters
     ----------
     correct : np.ndarray
         Shape (N, E), True where the argmax prediction equals the gold label. A gold
         probability above 0.5 is not the same thing when there are three or more labels.
+    count : bool
+        If True, return the number of correct epochs, as allenai/cartography does.
 
     Returns
     -------
     np.ndarray
-        Shape (N,), float64 in [0, 1].
+        Shape (N,): float64 in [0, 1], or int64 in 0..E when ``count`` is True.
 
     Examples
     --------
     >>> correctness(np.array([[True, False, True, True]]))
     array([0.75])
+    >>> correctness(np.array([[True, False, True, True]]), count=True)
+    array([3])
     """
-    return check_correct(correct).mean(axis=1)
+    array = check_correct(correct)
+    if count:
+        return array.sum(axis=1, dtype=np.int64)
+    return array.mean(axis=1)
 
 
-def forgetting_events(correct: np.ndarray) -> np.ndarray:
+def forgetting_events(
+    correct: np.ndarray, *, never_learned_count: int | None = None
+) -> np.ndarray:
     """Count the forgetting events of each example.
 
     A forgetting event is an epoch t that is correct followed by epoch t+1 that is
     wrong (Toneva et al., 2019). An example that is never correct has 0 events, so
-    the ``never_learned`` flag distinguishes it from an example learned once and kept.
+    the ``never_learned`` flag distinguishes it from an example learned once and kept,
+    unless ``never_learned_count`` gives it another value.
 
     Parameters
     ----------
     correct : np.ndarray
         Shape (N, E), True where the argmax prediction equals the gold label.
+    never_learned_count : int or None
+        Count reported for an example that is never correct. None reports 0;
+        allenai/cartography reports ``CARTOGRAPHY_NEVER_LEARNED_FORGETTING`` (1000).
 
     Returns
     -------
@@ -293,10 +559,15 @@ def forgetting_events(correct: np.ndarray) -> np.ndarray:
     --------
     >>> forgetting_events(np.array([[1, 0, 1, 0], [0, 0, 0, 0], [0, 1, 1, 1]]))
     array([2, 0, 0])
+    >>> forgetting_events(np.array([[1, 0, 1, 0], [0, 0, 0, 0]]), never_learned_count=1000)
+    array([   2, 1000])
     """
     array = check_correct(correct)
     forgotten = array[:, :-1] & ~array[:, 1:]
-    return forgotten.sum(axis=1).astype(np.int64)
+    events = forgotten.sum(axis=1, dtype=np.int64)
+    if never_learned_count is not None:
+        events[~array.any(axis=1)] = never_learned_count
+    return events
 
 
 def never_learned(correct: np.ndarray) -> np.ndarray:
@@ -343,9 +614,9 @@ def first_learned_epoch(correct: np.ndarray) -> pd.arrays.IntegerArray:
     Length: 3, dtype: Int64
     """
     array = check_correct(correct)
-    first = pd.array(array.argmax(axis=1) + 1, dtype="Int64")
-    first[~array.any(axis=1)] = pd.NA
-    return first
+    return pd.arrays.IntegerArray(
+        array.argmax(axis=1).astype(np.int64) + 1, ~array.any(axis=1)
+    )
 
 
 def correct_last(correct: np.ndarray) -> np.ndarray:
@@ -369,10 +640,84 @@ def correct_last(correct: np.ndarray) -> np.ndarray:
     return check_correct(correct)[:, -1].copy()
 
 
+def _burned_out(array: np.ndarray, burn_out: int | None, name: str) -> np.ndarray:
+    """Keep the first ``burn_out`` epochs of a validated (N, E) matrix."""
+    if burn_out is None:
+        return array
+    num_epochs = array.shape[1]
+    if burn_out > num_epochs:
+        raise ValueError(
+            f"burn_out {burn_out} is larger than the {num_epochs} epochs of {name}; use at "
+            f"most {num_epochs}, or None to use every epoch"
+        )
+    return array[:, :burn_out]
+
+
+def _checked_pair(
+    gold_prob: np.ndarray, correct: np.ndarray, burn_out: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate both matrices, check that they match, and apply the burn-out."""
+    probabilities = _checked_probabilities(gold_prob)
+    correct_matrix = check_correct(correct)
+    if probabilities.shape != correct_matrix.shape:
+        raise ValueError(
+            f"gold_prob has shape {probabilities.shape} but correct has shape "
+            f"{correct_matrix.shape}; both must be (examples, epochs) of the same run"
+        )
+    return (
+        _burned_out(probabilities, burn_out, "gold_prob"),
+        _burned_out(correct_matrix, burn_out, "correct"),
+    )
+
+
+def _metric_columns(
+    probabilities: np.ndarray, correct: np.ndarray, conventions: Conventions
+) -> dict[str, np.ndarray | pd.api.extensions.ExtensionArray]:
+    """Compute the metric columns from validated, burned-out matrices of equal shape."""
+    ever_correct = correct.any(axis=1)
+    events = (correct[:, :-1] & ~correct[:, 1:]).sum(axis=1, dtype=np.int64)
+    if conventions.never_learned_forgetting is not None:
+        events[~ever_correct] = conventions.never_learned_forgetting
+
+    mean, variance = gold_prob_moments(probabilities)
+    if conventions.variability == "ci":
+        variance += variance * variance / (probabilities.shape[1] - 1)
+
+    if conventions.correctness == "count":
+        correct_share = correct.sum(axis=1, dtype=np.int64)
+    else:
+        correct_share = correct.mean(axis=1).astype(np.float32)
+
+    columns = {
+        "confidence": mean.astype(np.float32),
+        "variability": np.sqrt(variance).astype(np.float32),
+        "correctness": correct_share,
+        "forgetting_events": events,
+        "never_learned": ~ever_correct,
+        "first_learned_epoch": pd.arrays.IntegerArray(
+            correct.argmax(axis=1).astype(np.int64) + 1, ~ever_correct
+        ),
+        "correct_last": correct[:, -1].copy(),
+    }
+    if conventions.threshold_closeness:
+        columns[THRESHOLD_CLOSENESS_COLUMN] = (mean * (1.0 - mean)).astype(np.float32)
+    return columns
+
+
+def _check_conventions(conventions: Conventions) -> None:
+    if not isinstance(conventions, Conventions):
+        raise TypeError(
+            f"conventions must be a soi.metrics.Conventions, got "
+            f"{type(conventions).__name__}; use SOI_CONVENTIONS or CARTOGRAPHY_CONVENTIONS"
+        )
+
+
 def compute_metrics(
     gold_prob: np.ndarray,
     correct: np.ndarray,
     example_ids: Sequence | np.ndarray | None = None,
+    *,
+    conventions: Conventions = SOI_CONVENTIONS,
 ) -> pd.DataFrame:
     """Compute the cartography and forgetting metrics of every example.
 
@@ -380,10 +725,14 @@ def compute_metrics(
     ----------
     gold_prob : np.ndarray
         Shape (N, E), probability of the gold label for each example and epoch.
+        float32 input stays float32; the means and variances accumulate in float64.
     correct : np.ndarray
         Shape (N, E), True where the argmax prediction equals the gold label.
     example_ids : sequence or np.ndarray or None
         One unique id per row, or None to number the rows 0..N-1.
+    conventions : Conventions
+        ``SOI_CONVENTIONS`` (the default) or ``CARTOGRAPHY_CONVENTIONS``, or any mix;
+        see :class:`Conventions`.
 
     Returns
     -------
@@ -391,18 +740,25 @@ def compute_metrics(
         One row per example, indexed by ``example_id``, with the columns
         ``METRIC_COLUMNS``:
 
-        - ``confidence``, ``variability``, ``correctness``: float32;
-        - ``forgetting_events``: int64, 0 for an example never learned;
+        - ``confidence``, ``variability``: float32;
+        - ``correctness``: float32 fraction, or int64 count with
+          ``conventions.correctness == "count"``;
+        - ``forgetting_events``: int64, 0 for an example never learned unless
+          ``conventions.never_learned_forgetting`` sets another value;
         - ``never_learned``: bool, True when the example is wrong at every epoch;
         - ``first_learned_epoch``: nullable Int64, 1-based, ``<NA>`` when never
           learned;
-        - ``correct_last``: bool.
+        - ``correct_last``: bool, correct at the last epoch used;
+
+        and ``threshold_closeness`` (float32) when ``conventions.threshold_closeness``
+        is True. With a burn-out of k, every column reads only the first k epochs.
 
     Raises
     ------
     ValueError
         If the matrices differ in shape, have fewer than ``MIN_EPOCHS`` epochs,
-        contain missing cells, or ``example_ids`` does not match the rows.
+        contain missing cells, have fewer epochs than the burn-out, or
+        ``example_ids`` does not match the rows.
 
     Examples
     --------
@@ -415,26 +771,16 @@ def compute_metrics(
     example_id
     a                  0.6                  0                    2
     b                  0.6                  1                    1
+    >>> theirs = compute_metrics(gold_prob, correct, conventions=CARTOGRAPHY_CONVENTIONS)
+    >>> theirs["correctness"].tolist()
+    [2, 2]
+    >>> theirs["threshold_closeness"].astype(float).round(2).tolist()
+    [0.24, 0.24]
     """
-    probabilities = check_gold_prob(gold_prob)
-    correct_matrix = check_correct(correct)
-    if probabilities.shape != correct_matrix.shape:
-        raise ValueError(
-            f"gold_prob has shape {probabilities.shape} but correct has shape "
-            f"{correct_matrix.shape}; both must be (examples, epochs) of the same run"
-        )
+    _check_conventions(conventions)
+    probabilities, correct_matrix = _checked_pair(gold_prob, correct, conventions.burn_out)
     index = example_index(example_ids, probabilities.shape[0])
-
-    columns = {
-        "confidence": confidence(probabilities).astype(np.float32),
-        "variability": variability(probabilities).astype(np.float32),
-        "correctness": correctness(correct_matrix).astype(np.float32),
-        "forgetting_events": forgetting_events(correct_matrix),
-        "never_learned": never_learned(correct_matrix),
-        "first_learned_epoch": first_learned_epoch(correct_matrix),
-        "correct_last": correct_last(correct_matrix),
-    }
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(_metric_columns(probabilities, correct_matrix, conventions), index=index)
 
 
 def check_complete(dynamics: Dynamics) -> None:
@@ -451,13 +797,18 @@ def check_complete(dynamics: Dynamics) -> None:
         )
 
 
-def metrics_from_dynamics(dynamics: Dynamics) -> pd.DataFrame:
+def metrics_from_dynamics(
+    dynamics: Dynamics, *, conventions: Conventions = SOI_CONVENTIONS
+) -> pd.DataFrame:
     """Compute ``compute_metrics`` for the examples of a recorded run.
 
     Parameters
     ----------
     dynamics : Dynamics
         Training dynamics with no missing cells.
+    conventions : Conventions
+        ``SOI_CONVENTIONS`` (the default) or ``CARTOGRAPHY_CONVENTIONS``; see
+        :class:`Conventions`.
 
     Returns
     -------
@@ -476,5 +827,11 @@ def metrics_from_dynamics(dynamics: Dynamics) -> pd.DataFrame:
     >>> metrics_from_dynamics(dyn)["forgetting_events"].tolist()
     [0, 1]
     """
+    _check_conventions(conventions)
     check_complete(dynamics)
-    return compute_metrics(dynamics.gold_prob, dynamics.correct, dynamics.example_ids)
+    probabilities, correct_matrix = _checked_pair(
+        dynamics.gold_prob, dynamics.correct, conventions.burn_out
+    )
+    # Dynamics checks on construction that its ids are unique.
+    index = example_index(dynamics.example_ids, dynamics.num_examples, check_unique=False)
+    return pd.DataFrame(_metric_columns(probabilities, correct_matrix, conventions), index=index)

@@ -5,7 +5,9 @@ returns the Axes it drew on. None of them saves a file.
 
 All plots share one category order (the taxonomy order) and one colour-blind-safe
 palette. Category i of a taxonomy gets colour i of seaborn's ``"colorblind"`` palette,
-so the six Subsets of Interest always have the colours in ``CATEGORY_COLORS``.
+so the six Subsets of Interest always have the colours in ``CATEGORY_COLORS``, and the
+categories of the other built-in taxonomies (``soi.subsets.BUILTIN_TAXONOMIES``) keep
+their taxonomy order in every plot.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from soi.subsets import SOI_CATEGORIES
+from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+from soi.subsets import BUILTIN_TAXONOMIES, SOI_CATEGORIES
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -63,6 +67,22 @@ MAX_IDS_SHOWN = 5
 #: Default figure size in inches for a new figure.
 FIGURE_SIZE = (6.4, 4.8)
 
+#: Number of histogram bins of each marginal density of the data map.
+MARGINAL_BINS = 50
+
+#: Size of each marginal axes of the data map, as a share of the main axes.
+MARGINAL_SIZE = "20%"
+
+#: Gap in inches between the data map and its marginal axes.
+MARGINAL_PAD = 0.1
+
+#: Font size in points of heatmap annotations with an interval, which have three lines
+#: instead of two and would overlap at matplotlib's default of 10.
+INTERVAL_FONT_SIZE = 7
+
+#: Length in points of the caps of the error bars over seeds.
+ERROR_CAP_SIZE = 2.0
+
 
 def category_colors(categories: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """Map each category, in order, to the colour at the same position in the palette.
@@ -105,8 +125,9 @@ CATEGORY_COLORS = category_colors(SOI_CATEGORIES)
 def category_order(*series: pd.Series) -> list[str]:
     """Return the display order of the categories found in one or more Series.
 
-    The order is the categories of the first Categorical Series, else the six
-    ``SOI_CATEGORIES`` when every value is one of them, else the sorted values.
+    The order is the categories of the first Categorical Series, else the categories
+    of the first built-in taxonomy (``SOI``, ``CARTOGRAPHY_REGIONS``, ``FORGETTING``)
+    that contains every value, else the sorted values.
 
     Parameters
     ----------
@@ -143,8 +164,9 @@ def category_order(*series: pd.Series) -> list[str]:
                 )
             return order
 
-    if values <= set(SOI_CATEGORIES):
-        return list(SOI_CATEGORIES)
+    for taxonomy in BUILTIN_TAXONOMIES:
+        if values <= set(taxonomy.categories):
+            return list(taxonomy.categories)
     return sorted(values)
 
 
@@ -177,6 +199,9 @@ def plot_data_map(
     max_points: int | None = None,
     seed: int = 0,
     title: str | None = None,
+    *,
+    marginals: bool = False,
+    bins: int = MARGINAL_BINS,
 ) -> Axes:
     """Draw a data map: variability on x, confidence on y, one point per example.
 
@@ -198,17 +223,24 @@ def plot_data_map(
         Seed of the subsample, so that the same call draws the same points.
     title : str or None
         First title line, or None for "Data map". The second line gives the counts.
+    marginals : bool
+        If True, add a density of variability above the map and one of confidence to
+        its right, one curve per category, each integrating to 1. The densities use
+        every example, not only the points drawn, and the title moves above them.
+    bins : int
+        Number of histogram bins of each marginal density.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on.
+        The Axes of the map itself. The marginal axes, when drawn, are in the same
+        figure, above and to the right of it.
 
     Raises
     ------
     ValueError
         If a column is missing, ``metrics`` has no rows, an example has no category,
-        or ``max_points`` < 1.
+        ``max_points`` < 1 or ``bins`` < 1.
     TypeError
         If ``max_points`` is neither None nor an integer.
 
@@ -220,6 +252,10 @@ def plot_data_map(
     >>> ax.get_title().splitlines()[1]
     '2 of 3 examples shown (random sample, seed 0)'
     >>> plt.close(ax.figure)
+    >>> ax = plot_data_map(table, subsets, marginals=True)
+    >>> len(ax.figure.axes)
+    3
+    >>> plt.close(ax.figure)
     """
     missing_columns = [name for name in ("confidence", "variability") if name not in metrics]
     if missing_columns:
@@ -229,51 +265,58 @@ def plot_data_map(
         )
     if len(metrics) == 0:
         raise ValueError("metrics has no rows; pass at least one example")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
 
     labels = None
+    order: list[str] = []
     if categories is not None:
-        if categories.index.has_duplicates:
-            raise ValueError("categories has repeated example ids; give one category per id")
-        labels = categories.reindex(metrics.index)
-        if labels.isna().any():
-            missing = metrics.index[labels.isna().to_numpy()][:MAX_IDS_SHOWN].tolist()
-            raise ValueError(
-                f"{int(labels.isna().sum())} examples of metrics have no category, such as "
-                f"{missing}; pass categories for every example of metrics"
-            )
+        labels = _categories_for(metrics, categories)
+        order = category_order(categories)
 
     # Subsample rows before drawing so that the points, the legend and the title agree.
     total = len(metrics)
     rows = _sample_rows(total, max_points, seed)
-    drawn = metrics if rows is None else metrics.iloc[rows]
-    if labels is not None and rows is not None:
-        labels = labels.iloc[rows]
+    variability = metrics["variability"].to_numpy(dtype=np.float64)
+    confidence = metrics["confidence"].to_numpy(dtype=np.float64)
+    codes = None if labels is None else _codes_in_order(labels, order)
+    drawn = slice(None) if rows is None else rows
 
     ax = _new_axes(ax)
-    if labels is None:
+    if codes is None:
         ax.scatter(
-            drawn["variability"],
-            drawn["confidence"],
+            variability[drawn],
+            confidence[drawn],
             s=POINT_SIZE,
             alpha=POINT_ALPHA,
             color=sns.color_palette(PALETTE_NAME, n_colors=PALETTE_SIZE)[0],
         )
     else:
-        order = category_order(categories)
         colors = category_colors(order)
-        for category in order:
-            selected = (labels == category).to_numpy()
+        drawn_codes = codes[drawn]
+        for position, category in enumerate(order):
+            selected = drawn_codes == position
             if not selected.any():
                 continue
             ax.scatter(
-                drawn["variability"].to_numpy()[selected],
-                drawn["confidence"].to_numpy()[selected],
+                variability[drawn][selected],
+                confidence[drawn][selected],
                 s=POINT_SIZE,
                 alpha=POINT_ALPHA,
                 color=colors[category],
                 label=f"{category} ({int(selected.sum()):,})",
             )
-        legend = ax.legend(
+
+    # With marginals, the title goes above the top density and the legend to the
+    # right of the right density, so that neither covers them.
+    title_ax, legend_ax = ax, ax
+    if marginals:
+        title_ax, legend_ax = _draw_marginals(ax, variability, confidence, codes, order, bins)
+    if codes is not None:
+        handles, names = ax.get_legend_handles_labels()
+        legend = legend_ax.legend(
+            handles,
+            names,
             title="category (points shown)",
             loc="upper left",
             bbox_to_anchor=(1.02, 1.0),
@@ -286,14 +329,76 @@ def plot_data_map(
         counts = f"{total:,} examples"
     else:
         counts = f"{len(rows):,} of {total:,} examples shown (random sample, seed {seed})"
-    ax.set_title(f"{title or 'Data map'}\n{counts}")
+    title_ax.set_title(f"{title or 'Data map'}\n{counts}")
     ax.set_xlabel("variability (std of gold-label probability)")
     ax.set_ylabel("confidence (mean gold-label probability)")
     return ax
 
 
+def _categories_for(metrics: pd.DataFrame, categories: pd.Series) -> pd.Series:
+    """Align the categories to the rows of ``metrics`` and reject missing ones."""
+    if categories.index.equals(metrics.index):
+        labels = categories
+    else:
+        if categories.index.has_duplicates:
+            raise ValueError("categories has repeated example ids; give one category per id")
+        labels = categories.reindex(metrics.index)
+    if labels.isna().any():
+        missing = metrics.index[labels.isna().to_numpy()][:MAX_IDS_SHOWN].tolist()
+        raise ValueError(
+            f"{int(labels.isna().sum())} examples of metrics have no category, such as "
+            f"{missing}; pass categories for every example of metrics"
+        )
+    return labels
+
+
+def _codes_in_order(labels: pd.Series, order: list[str]) -> np.ndarray:
+    """Return each example's position in ``order``; a Categorical maps its few categories."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        positions = pd.Index(order).get_indexer(labels.cat.categories)
+        return positions[labels.cat.codes.to_numpy()]
+    return pd.Index(order).get_indexer(labels.to_numpy(dtype=object))
+
+
+def _draw_marginals(
+    ax: Axes,
+    variability: np.ndarray,
+    confidence: np.ndarray,
+    codes: np.ndarray | None,
+    order: list[str],
+    bins: int,
+) -> tuple[Axes, Axes]:
+    """Draw the marginal densities next to the data map; return the top and right axes."""
+    divider = make_axes_locatable(ax)
+    top = divider.append_axes("top", size=MARGINAL_SIZE, pad=MARGINAL_PAD, sharex=ax)
+    right = divider.append_axes("right", size=MARGINAL_SIZE, pad=MARGINAL_PAD, sharey=ax)
+    x_edges = np.histogram_bin_edges(variability, bins=bins)
+    y_edges = np.histogram_bin_edges(confidence, bins=bins)
+
+    if codes is None:
+        groups = [(np.ones(len(variability), dtype=bool), sns.color_palette(PALETTE_NAME)[0])]
+    else:
+        colors = category_colors(order)
+        groups = [
+            (codes == position, colors[category])
+            for position, category in enumerate(order)
+            if (codes == position).any()
+        ]
+    for selected, color in groups:
+        x_density, _ = np.histogram(variability[selected], bins=x_edges, density=True)
+        y_density, _ = np.histogram(confidence[selected], bins=y_edges, density=True)
+        top.stairs(x_density, x_edges, color=color)
+        right.stairs(y_density, y_edges, color=color, orientation="horizontal")
+
+    top.set_ylabel("density")
+    right.set_xlabel("density")
+    top.tick_params(axis="x", labelbottom=False)
+    right.tick_params(axis="y", labelleft=False)
+    return top, right
+
+
 def plot_category_distribution(
-    categories_by_run: Mapping[str, pd.Series] | pd.DataFrame,
+    categories_by_run: Mapping[str, pd.Series | pd.DataFrame] | pd.DataFrame,
     ax: Axes | None = None,
     normalize: bool = True,
 ) -> Axes:
@@ -301,14 +406,17 @@ def plot_category_distribution(
 
     Each run is one group on the x axis and each category one bar within it, in
     category order and colour. Bars share a baseline, so one category is compared
-    across runs by the height of the bars of its colour.
+    across runs by the height of the bars of its colour. A run given with several
+    seeds is drawn as the mean over its seeds with an error bar of one standard
+    deviation (``ddof=1``).
 
     Parameters
     ----------
-    categories_by_run : mapping of str to pd.Series, or pd.DataFrame
-        Category of each example for each run: a dict from run name to Series, or a
-        DataFrame with one column per run. Missing values (an example absent from a
-        run) are not counted.
+    categories_by_run : mapping of str to pd.Series or pd.DataFrame, or pd.DataFrame
+        Category of each example for each run: a dict from run name to a Series, or
+        to a DataFrame with one column per seed (such as the output of
+        :func:`soi.seeds.categories_by_seed`); or a DataFrame with one column per run.
+        Missing values (an example absent from a run) are not counted.
     ax : matplotlib.axes.Axes or None
         Axes to draw on, or None to create a new figure.
     normalize : bool
@@ -318,12 +426,13 @@ def plot_category_distribution(
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on, with one bar per (run, category) pair, zero bars included.
+        The Axes drawn on, with one bar per (run, category) pair, zero bars included,
+        and one error bar container per category when a run has seeds.
 
     Raises
     ------
     ValueError
-        If there is no run or a run has no categorised example.
+        If there is no run, or a run or seed has no categorised example.
 
     Examples
     --------
@@ -335,6 +444,11 @@ def plot_category_distribution(
     >>> len(ax.patches)
     12
     >>> plt.close(ax.figure)
+    >>> seeds = pd.DataFrame({0: ["unlearned", "forgotten"], 1: ["unlearned", "unlearned"]})
+    >>> ax = plot_category_distribution({"single": seeds})
+    >>> ax.get_ylabel()
+    'fraction of examples (mean ± sd over seeds)'
+    >>> plt.close(ax.figure)
     """
     if isinstance(categories_by_run, pd.DataFrame):
         runs = {str(column): categories_by_run[column] for column in categories_by_run.columns}
@@ -343,17 +457,32 @@ def plot_category_distribution(
     if not runs:
         raise ValueError("categories_by_run is empty; pass at least one run")
 
-    order = category_order(*runs.values())
+    every_series = []
+    for values in runs.values():
+        if isinstance(values, pd.DataFrame):
+            every_series.extend(values[column] for column in values.columns)
+        else:
+            every_series.append(values)
+    order = category_order(*every_series)
     colors = category_colors(order)
 
-    # Table of bar heights: one row per run, one column per category, zeros kept.
+    # Bar heights and error bars: one row per run, one column per category, zeros kept.
     heights = pd.DataFrame(0.0, index=list(runs), columns=order)
-    for run, series in runs.items():
-        counts = series.dropna().value_counts().reindex(order, fill_value=0)
-        total = counts.sum()
-        if total == 0:
-            raise ValueError(f"run {run!r} has no categorised example; drop it or fill it")
-        heights.loc[run] = counts / total if normalize else counts
+    errors = pd.DataFrame(np.nan, index=list(runs), columns=order)
+    for run, values in runs.items():
+        if isinstance(values, pd.DataFrame):
+            per_seed = np.stack(
+                [
+                    _bar_heights(values[column], order, normalize, f"run {run!r}, seed {column!r}")
+                    for column in values.columns
+                ]
+            )
+            heights.loc[run] = per_seed.mean(axis=0)
+            if len(per_seed) > 1:
+                errors.loc[run] = per_seed.std(axis=0, ddof=1)
+        else:
+            heights.loc[run] = _bar_heights(values, order, normalize, f"run {run!r}")
+    has_seeds = any(isinstance(values, pd.DataFrame) for values in runs.values())
 
     ax = _new_axes(ax)
     bar_width = GROUP_WIDTH / len(order)
@@ -367,13 +496,36 @@ def plot_category_distribution(
             color=colors[category],
             label=category,
         )
+        with_error = errors[category].notna().to_numpy()
+        if with_error.any():
+            ax.errorbar(
+                (positions + offset)[with_error],
+                heights[category].to_numpy()[with_error],
+                yerr=errors[category].to_numpy()[with_error],
+                fmt="none",
+                ecolor="black",
+                capsize=ERROR_CAP_SIZE,
+            )
 
     ax.set_xticks(positions)
     ax.set_xticklabels(list(runs))
     ax.set_xlabel("run")
-    ax.set_ylabel("fraction of examples" if normalize else "number of examples")
+    ylabel = "fraction of examples" if normalize else "number of examples"
+    ax.set_ylabel(f"{ylabel} (mean ± sd over seeds)" if has_seeds else ylabel)
     ax.legend(title="category", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
+
+
+def _bar_heights(
+    series: pd.Series, order: list[str], normalize: bool, description: str
+) -> np.ndarray:
+    """Count one run's categories in ``order``, as fractions when ``normalize``."""
+    counts = series.dropna().value_counts().reindex(order, fill_value=0)
+    total = counts.sum()
+    if total == 0:
+        raise ValueError(f"{description} has no categorised example; drop it or fill it")
+    values = counts.to_numpy(dtype=np.float64)
+    return values / total if normalize else values
 
 
 def _check_counts(matrix: pd.DataFrame) -> np.ndarray:
@@ -391,10 +543,32 @@ def _check_counts(matrix: pd.DataFrame) -> np.ndarray:
     return values
 
 
+def _check_intervals(
+    matrix: pd.DataFrame, lower: pd.DataFrame | None, upper: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the interval bounds as arrays aligned with ``matrix``, or None."""
+    if lower is None and upper is None:
+        return None
+    if lower is None or upper is None:
+        raise ValueError("give both lower and upper, or neither")
+    bounds = []
+    for name, frame in (("lower", lower), ("upper", upper)):
+        if not (frame.index.equals(matrix.index) and frame.columns.equals(matrix.columns)):
+            raise ValueError(
+                f"{name} must have the index and columns of matrix, "
+                f"{matrix.index.tolist()} by {matrix.columns.tolist()}"
+            )
+        bounds.append(frame.to_numpy(dtype=np.float64))
+    return bounds[0], bounds[1]
+
+
 def plot_transition_heatmap(
     matrix: pd.DataFrame,
     ax: Axes | None = None,
     annotate: bool = True,
+    *,
+    lower: pd.DataFrame | None = None,
+    upper: pd.DataFrame | None = None,
 ) -> Axes:
     """Draw a transition matrix as a heatmap coloured by row fraction.
 
@@ -413,6 +587,11 @@ def plot_transition_heatmap(
     annotate : bool
         If True, write the count and the row percentage in every cell of a
         non-empty row.
+    lower, upper : pd.DataFrame or None
+        Confidence interval of each cell's row fraction, with the index and columns
+        of ``matrix``, such as ``SeedTransitions.lower`` and ``.upper`` from
+        :func:`soi.seeds.transitions_over_seeds`. When both are given, the
+        annotation adds the interval in percent on a third line.
 
     Returns
     -------
@@ -422,7 +601,8 @@ def plot_transition_heatmap(
     Raises
     ------
     ValueError
-        If the matrix is empty or holds values other than non-negative integers.
+        If the matrix is empty or contains values other than non-negative integers, only
+        one of ``lower`` and ``upper`` is given, or they do not match the matrix.
 
     Examples
     --------
@@ -441,16 +621,20 @@ def plot_transition_heatmap(
     with np.errstate(invalid="ignore", divide="ignore"):
         fractions = np.where(row_totals > 0, counts / row_totals, np.nan)
 
+    intervals = _check_intervals(matrix, lower, upper)
     labels = np.full(counts.shape, "", dtype=object)
     for i, j in np.ndindex(counts.shape):
         if row_totals[i, 0] > 0:
             labels[i, j] = f"{int(counts[i, j]):,}\n{fractions[i, j]:.1%}"
+            if intervals is not None and np.isfinite(intervals[0][i, j]):
+                labels[i, j] += f"\n[{intervals[0][i, j]:.0%}, {intervals[1][i, j]:.0%}]"
 
     ax = _new_axes(ax)
     sns.heatmap(
         pd.DataFrame(fractions, index=matrix.index, columns=matrix.columns),
         ax=ax,
         annot=labels if annotate else False,
+        annot_kws={"fontsize": INTERVAL_FONT_SIZE} if intervals is not None else None,
         fmt="",
         cmap=HEATMAP_CMAP,
         vmin=0.0,

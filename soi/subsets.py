@@ -16,13 +16,21 @@ the first epoch with c_t = 1, and the split point s is ceil(E / 2) unless set:
 4. ``forgettable``: at least one forgetting event, correct at the last epoch.
 5. ``forgotten``: at least one forgetting event, wrong at the last epoch.
 6. ``unlearned``: never correct.
+
+Two more taxonomies are built in. ``CARTOGRAPHY_REGIONS`` splits the data map into the
+regions of dataset cartography (Swayamdipta et al., 2020) with fixed thresholds on
+confidence and variability (see :func:`cartography_regions`), and ``FORGETTING``
+follows example forgetting (Toneva et al., 2019): unforgettable, forgettable and never
+learned. :func:`categorize` applies any taxonomy to a per-example table, such as the
+output of :func:`soi.metrics.compute_metrics`.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,13 +40,18 @@ from soi import metrics
 from soi.dynamics import Dynamics
 
 __all__ = [
+    "BUILTIN_TAXONOMIES",
+    "CARTOGRAPHY_REGIONS",
     "FEATURE_COLUMNS",
+    "FORGETTING",
     "SOI",
     "SOI_CATEGORIES",
     "Rule",
     "Taxonomy",
     "assign_categories",
+    "cartography_regions",
     "categories_from_dynamics",
+    "categorize",
     "compute_features",
     "default_split",
 ]
@@ -47,7 +60,9 @@ __all__ = [
 MAX_EXAMPLES_SHOWN = 5
 
 #: Columns of the features table that are always present. ``confidence`` and
-#: ``variability`` are added when gold probabilities are given.
+#: ``variability`` are added when gold probabilities are given. ``never_learned``
+#: repeats ``never_correct`` under its name in the metrics table, so that rules written
+#: for the metrics table also run on the features table.
 FEATURE_COLUMNS = (
     "n_epochs",
     "split",
@@ -56,8 +71,23 @@ FEATURE_COLUMNS = (
     "correct_last",
     "always_correct",
     "never_correct",
+    "never_learned",
     "correctness",
 )
+
+#: Default confidence threshold of ``cartography_regions``. At a mean gold probability
+#: of at least one half, the gold label gets on average at least half of the
+#: probability mass, so it is the argmax whatever the other labels get.
+CARTOGRAPHY_CONFIDENCE_THRESHOLD = 0.5
+
+#: Default variability threshold of ``cartography_regions``. A gold probability that
+#: alternates between 0.3 and 0.7, crossing one half at every epoch, has a standard
+#: deviation of 0.2; the maximum over [0, 1] is 0.5.
+CARTOGRAPHY_VARIABILITY_THRESHOLD = 0.2
+
+# Names that may appear in a rule expression; those that are table columns are shown
+# next to an example that matches no rule or several.
+_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -69,9 +99,10 @@ class Rule:
     name : str
         Category name, unique within its taxonomy.
     expression : str
-        Boolean ``pandas.DataFrame.eval`` expression over the columns of the features
-        table, for example ``"forgetting_events > 0 and correct_last"``. Comparisons
-        with a NaN ``first_learned_epoch`` (never correct) are False.
+        Boolean ``pandas.DataFrame.eval`` expression over the columns of a per-example
+        table: the features table of :func:`compute_features`, or the metrics table for
+        :func:`categorize`. An example is ``"forgetting_events > 0 and correct_last"``.
+        Comparisons with a missing ``first_learned_epoch`` (never correct) are False.
     description : str
         One-line meaning of the category for readers and plot legends.
 
@@ -180,6 +211,115 @@ SOI = Taxonomy(
 SOI_CATEGORIES = SOI.categories
 
 
+def cartography_regions(
+    confidence_threshold: float = CARTOGRAPHY_CONFIDENCE_THRESHOLD,
+    variability_threshold: float = CARTOGRAPHY_VARIABILITY_THRESHOLD,
+) -> Taxonomy:
+    """Build the taxonomy of the three data-map regions of dataset cartography.
+
+    Swayamdipta et al. (2020) describe the regions by their place on the data map and
+    select them by rank. This taxonomy draws them with fixed thresholds, so that every
+    example belongs to exactly one region:
+
+    1. ``easy_to_learn``: variability < ``variability_threshold`` and
+       confidence >= ``confidence_threshold``;
+    2. ``ambiguous``: variability >= ``variability_threshold``;
+    3. ``hard_to_learn``: variability < ``variability_threshold`` and
+       confidence < ``confidence_threshold``.
+
+    Parameters
+    ----------
+    confidence_threshold : float
+        Mean gold probability in [0, 1] that separates easy from hard examples.
+    variability_threshold : float
+        Standard deviation of the gold probability in [0, 0.5] from which an example
+        counts as ambiguous. For a rank-based split, pass a quantile of the data, for
+        example ``metrics["variability"].quantile(2 / 3)`` for the most ambiguous third.
+
+    Returns
+    -------
+    Taxonomy
+        Named ``cartography_regions``; its rules read ``confidence`` and
+        ``variability``, so they run on a metrics table or on features computed with
+        ``gold_prob``.
+
+    Raises
+    ------
+    ValueError
+        If a threshold is outside its range.
+
+    Examples
+    --------
+    >>> regions = cartography_regions(variability_threshold=0.25)
+    >>> regions.categories
+    ('easy_to_learn', 'ambiguous', 'hard_to_learn')
+    >>> table = pd.DataFrame({"confidence": [0.9, 0.5, 0.1], "variability": [0.05, 0.3, 0.1]})
+    >>> categorize(table, regions).tolist()
+    ['easy_to_learn', 'ambiguous', 'hard_to_learn']
+    """
+    # The ranges are those of a mean and a standard deviation of values in [0, 1].
+    for name, value, upper in [
+        ("confidence_threshold", confidence_threshold, 1.0),
+        ("variability_threshold", variability_threshold, 0.5),
+    ]:
+        is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not is_number or not 0 <= value <= upper:
+            raise ValueError(f"{name} must be a number in [0, {upper}], got {value!r}")
+    confidence_threshold = float(confidence_threshold)
+    variability_threshold = float(variability_threshold)
+    return Taxonomy(
+        "cartography_regions",
+        (
+            Rule(
+                "easy_to_learn",
+                f"variability < {variability_threshold!r} and "
+                f"confidence >= {confidence_threshold!r}",
+                f"variability below {variability_threshold:g}, confidence at least "
+                f"{confidence_threshold:g}",
+            ),
+            Rule(
+                "ambiguous",
+                f"variability >= {variability_threshold!r}",
+                f"variability at least {variability_threshold:g}",
+            ),
+            Rule(
+                "hard_to_learn",
+                f"variability < {variability_threshold!r} and "
+                f"confidence < {confidence_threshold!r}",
+                f"variability below {variability_threshold:g}, confidence below "
+                f"{confidence_threshold:g}",
+            ),
+        ),
+    )
+
+
+#: The data-map regions of dataset cartography with the default thresholds.
+CARTOGRAPHY_REGIONS = cartography_regions()
+
+#: Example forgetting (Toneva et al., 2019). The rules test ``never_learned`` before
+#: the forgetting count, so they are valid under both conventions for the count of an
+#: example never learned (0 in soi, 1000 in allenai/cartography).
+FORGETTING = Taxonomy(
+    "forgetting",
+    (
+        Rule(
+            "unforgettable",
+            "not never_learned and forgetting_events == 0",
+            "learned at some epoch and never forgotten",
+        ),
+        Rule(
+            "forgettable",
+            "not never_learned and forgetting_events > 0",
+            "forgotten at least once after being learned",
+        ),
+        Rule("never_learned", "never_learned", "wrong at every epoch"),
+    ),
+)
+
+#: The built-in taxonomies, whose category orders the plots know.
+BUILTIN_TAXONOMIES = (SOI, CARTOGRAPHY_REGIONS, FORGETTING)
+
+
 def default_split(num_epochs: int) -> int:
     """Return the default split point ceil(E / 2) between early and late learning.
 
@@ -238,11 +378,13 @@ def compute_features(
         - ``n_epochs``, ``split``: int64, the same on every row;
         - ``first_learned_epoch``: float64, 1-based, NaN when never correct so that
           every comparison with it is False;
-        - ``forgetting_events``: int64;
-        - ``correct_last``, ``always_correct``, ``never_correct``: bool;
+        - ``forgetting_events``: int64, 0 when never correct;
+        - ``correct_last``, ``always_correct``, ``never_correct``, ``never_learned``:
+          bool;
         - ``correctness``: float64 fraction of correct epochs;
 
-        and, with ``gold_prob``, ``confidence`` and ``variability`` (float64).
+        and, with ``gold_prob``, ``confidence`` and ``variability`` (float64). The
+        metrics follow soi's conventions (:data:`soi.metrics.SOI_CONVENTIONS`).
 
     Raises
     ------
@@ -259,33 +401,65 @@ def compute_features(
     [2.0, 2.0, 1.0]
     """
     correct_matrix = metrics.check_correct(correct)
+    index = metrics.example_index(example_ids, correct_matrix.shape[0])
+    return _features(correct_matrix, split, gold_prob, index)
+
+
+def _features(
+    correct_matrix: np.ndarray,
+    split: int | None,
+    gold_prob: np.ndarray | None,
+    index: pd.Index,
+) -> pd.DataFrame:
+    """Build the features table from a validated correctness matrix and its index."""
     num_examples, num_epochs = correct_matrix.shape
     split_point = _resolve_split(split, num_epochs)
-    index = metrics.example_index(example_ids, num_examples)
-
-    first_learned = metrics.first_learned_epoch(correct_matrix)
-    columns = {
-        "n_epochs": np.full(num_examples, num_epochs, dtype=np.int64),
-        "split": np.full(num_examples, split_point, dtype=np.int64),
-        "first_learned_epoch": first_learned.to_numpy(dtype=np.float64, na_value=np.nan),
-        "forgetting_events": metrics.forgetting_events(correct_matrix),
-        "correct_last": metrics.correct_last(correct_matrix),
-        "always_correct": correct_matrix.all(axis=1),
-        "never_correct": metrics.never_learned(correct_matrix),
-        "correctness": metrics.correctness(correct_matrix),
-    }
-
+    probabilities = None
     if gold_prob is not None:
-        probabilities = metrics.check_gold_prob(gold_prob)
+        probabilities = metrics.check_gold_prob(gold_prob, keep_float32=True)
         if probabilities.shape != correct_matrix.shape:
             raise ValueError(
                 f"gold_prob has shape {probabilities.shape} but correct has shape "
                 f"{correct_matrix.shape}; both must be (examples, epochs) of the same run"
             )
-        columns["confidence"] = metrics.confidence(probabilities)
-        columns["variability"] = metrics.variability(probabilities)
 
+    ever_correct = correct_matrix.any(axis=1)
+    first_learned = (correct_matrix.argmax(axis=1) + 1).astype(np.float64)
+    first_learned[~ever_correct] = np.nan
+    columns = {
+        "n_epochs": np.full(num_examples, num_epochs, dtype=np.int64),
+        "split": np.full(num_examples, split_point, dtype=np.int64),
+        "first_learned_epoch": first_learned,
+        "forgetting_events": (correct_matrix[:, :-1] & ~correct_matrix[:, 1:]).sum(
+            axis=1, dtype=np.int64
+        ),
+        "correct_last": correct_matrix[:, -1].copy(),
+        "always_correct": correct_matrix.all(axis=1),
+        "never_correct": ~ever_correct,
+        "never_learned": ~ever_correct,
+        "correctness": correct_matrix.mean(axis=1),
+    }
+    if probabilities is not None:
+        mean, variance = metrics.gold_prob_moments(probabilities)
+        columns["confidence"] = mean
+        columns["variability"] = np.sqrt(variance)
     return pd.DataFrame(columns, index=index)
+
+
+def _rule_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Convert nullable numeric columns to float64 with NaN for ``DataFrame.eval``.
+
+    A comparison with NaN is False, as the rules expect; a comparison with ``pd.NA``
+    would be NA, which is neither True nor False.
+    """
+    converted = {}
+    for name in table.columns:
+        column = table[name]
+        if isinstance(column.dtype, pd.api.extensions.ExtensionDtype) and (
+            pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_float_dtype(column.dtype)
+        ):
+            converted[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return table.assign(**converted) if converted else table
 
 
 def _evaluate_rule(rule: Rule, features: pd.DataFrame, taxonomy_name: str) -> np.ndarray:
@@ -313,17 +487,48 @@ def _evaluate_rule(rule: Rule, features: pd.DataFrame, taxonomy_name: str) -> np
     return mask
 
 
-def _describe_example(example_id: object, sequence: np.ndarray, rule_names: list[str]) -> str:
-    bits = "".join("1" if value else "0" for value in sequence)
-    matched = ", ".join(repr(name) for name in rule_names) if rule_names else "no rule"
-    return f"example {example_id!r} with correctness {bits} (epoch 1 first) matches {matched}"
+def _describe_sequence(correct: np.ndarray) -> Callable[[int], str]:
+    """Describe an example by its correctness sequence, epoch 1 first."""
+
+    def describe(row: int) -> str:
+        bits = "".join("1" if value else "0" for value in correct[row])
+        return f"with correctness {bits} (epoch 1 first)"
+
+    return describe
+
+
+def _describe_values(table: pd.DataFrame, taxonomy: Taxonomy) -> Callable[[int], str]:
+    """Describe an example by the values of the columns that the rules read."""
+    names = set()
+    for rule in taxonomy.rules:
+        names.update(_NAME_PATTERN.findall(rule.expression))
+    read_columns = [name for name in table.columns if name in names]
+
+    def describe(row: int) -> str:
+        values = ", ".join(f"{name}={_plain(table[name].iloc[row])!r}" for name in read_columns)
+        return f"with {values}" if values else "with no column read by the rules"
+
+    return describe
+
+
+def _plain(value: object) -> object:
+    """Convert a NumPy scalar to the Python value, whose repr is shorter."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_taxonomy(taxonomy: object) -> None:
+    if not isinstance(taxonomy, Taxonomy):
+        raise TypeError(
+            f"taxonomy must be a soi.subsets.Taxonomy, got {type(taxonomy).__name__}; "
+            f"build one with Taxonomy(name, [Rule(...), ...])"
+        )
 
 
 def _check_one_rule_each(
     matches: np.ndarray,
-    correct: np.ndarray,
     index: pd.Index,
     taxonomy: Taxonomy,
+    describe: Callable[[int], str],
 ) -> None:
     """Raise ValueError naming examples that match no rule or more than one."""
     counts = matches.sum(axis=1)
@@ -333,20 +538,89 @@ def _check_one_rule_each(
         return
 
     reported_rows = np.concatenate([overlapping, unmatched])[:MAX_EXAMPLES_SHOWN]
-    lines = [
-        _describe_example(
-            index[row],
-            correct[row],
-            [name for name, hit in zip(taxonomy.categories, matches[row]) if hit],
-        )
-        for row in reported_rows
-    ]
+    lines = []
+    for row in reported_rows:
+        names = [name for name, hit in zip(taxonomy.categories, matches[row]) if hit]
+        matched = ", ".join(repr(name) for name in names) if names else "no rule"
+        lines.append(f"example {index[row]!r} {describe(row)} matches {matched}")
     raise ValueError(
         f"taxonomy {taxonomy.name!r} must put every example in exactly one category, but "
         f"{len(unmatched)} of {len(index)} examples match no rule and {len(overlapping)} "
         f"match several:\n  " + "\n  ".join(lines) + "\nChange the rule expressions so "
-        "that they do not overlap and together cover every correctness sequence"
+        "that they do not overlap and together cover every example"
     )
+
+
+def _assign(
+    table: pd.DataFrame, taxonomy: Taxonomy, describe: Callable[[int], str]
+) -> pd.Series:
+    _check_taxonomy(taxonomy)
+    # DataFrame.eval converts the index to a Series for every expression, which takes a
+    # large share of the time for a million string ids. Positions are enough here.
+    positional = table.reset_index(drop=True)
+    masks = [_evaluate_rule(rule, positional, taxonomy.name) for rule in taxonomy.rules]
+    matches = np.column_stack(masks)
+    _check_one_rule_each(matches, table.index, taxonomy, describe)
+
+    codes = matches.argmax(axis=1)
+    values = pd.Categorical.from_codes(codes, categories=list(taxonomy.categories))
+    return pd.Series(values, index=table.index, name="category")
+
+
+def categorize(table: pd.DataFrame, taxonomy: Taxonomy) -> pd.Series:
+    """Assign every row of a per-example table to the one category whose rule it matches.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per example, indexed by example id, with the columns that the rules
+        read: for example the output of :func:`soi.metrics.compute_metrics` (with any
+        conventions), :func:`compute_features`, or either with columns of your own.
+        Nullable integer and float columns are read as float64 with NaN, so that a
+        comparison with a missing value is False.
+    taxonomy : Taxonomy
+        Rules to apply. The check that every row matches exactly one rule runs on this
+        table, so a taxonomy is only known to be exhaustive for the data at hand.
+
+    Returns
+    -------
+    pd.Series
+        Categorical with the categories in taxonomy order (unused ones included),
+        indexed like ``table`` and named ``category``.
+
+    Raises
+    ------
+    ValueError
+        If a row matches no rule or several (the message shows up to
+        ``MAX_EXAMPLES_SHOWN`` of them with the values of the columns that the rules
+        read and the rules they match), or a rule fails to evaluate.
+    TypeError
+        If ``taxonomy`` is not a :class:`Taxonomy`.
+
+    Examples
+    --------
+    A taxonomy of your own over the metrics table, in a few lines:
+
+    >>> from soi.metrics import compute_metrics
+    >>> gold_prob = np.array([[0.9, 0.95], [0.2, 0.8], [0.1, 0.2]])
+    >>> correct = gold_prob > 0.5
+    >>> table = compute_metrics(gold_prob, correct, example_ids=["a", "b", "c"])
+    >>> speed = Taxonomy("speed", [
+    ...     Rule("fast", "first_learned_epoch == 1"),
+    ...     Rule("slow", "first_learned_epoch > 1"),
+    ...     Rule("never", "never_learned"),
+    ... ])
+    >>> categorize(table, speed).to_dict()
+    {'a': 'fast', 'b': 'slow', 'c': 'never'}
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"table must be a pandas DataFrame with one row per example, got "
+            f"{type(table).__name__}"
+        )
+    _check_taxonomy(taxonomy)
+    prepared = _rule_table(table)
+    return _assign(prepared, taxonomy, _describe_values(prepared, taxonomy))
 
 
 def assign_categories(
@@ -400,16 +674,10 @@ def assign_categories(
     >>> assign_categories(correct).tolist()
     ['always_correct', 'learned_early', 'learned_late', 'forgettable', 'forgotten', 'unlearned']
     """
-    features = compute_features(correct, split=split, gold_prob=gold_prob, example_ids=example_ids)
     correct_matrix = metrics.check_correct(correct)
-
-    masks = [_evaluate_rule(rule, features, taxonomy.name) for rule in taxonomy.rules]
-    matches = np.column_stack(masks)
-    _check_one_rule_each(matches, correct_matrix, features.index, taxonomy)
-
-    codes = matches.argmax(axis=1)
-    values = pd.Categorical.from_codes(codes, categories=list(taxonomy.categories))
-    return pd.Series(values, index=features.index, name="category")
+    index = metrics.example_index(example_ids, correct_matrix.shape[0])
+    features = _features(correct_matrix, split, gold_prob, index)
+    return _assign(features, taxonomy, _describe_sequence(correct_matrix))
 
 
 def categories_from_dynamics(
@@ -444,12 +712,23 @@ def categories_from_dynamics(
     ... )
     >>> categories_from_dynamics(dyn).to_dict()
     {'a': 'learned_late', 'b': 'forgotten'}
+    >>> categories_from_dynamics(dyn, FORGETTING).to_dict()
+    {'a': 'unforgettable', 'b': 'forgettable'}
     """
     metrics.check_complete(dynamics)
-    return assign_categories(
-        dynamics.correct,
-        taxonomy=taxonomy,
-        split=split,
-        gold_prob=dynamics.gold_prob,
-        example_ids=dynamics.example_ids,
+    correct_matrix = metrics.check_correct(dynamics.correct)
+    # Dynamics checks on construction that its ids are unique.
+    index = metrics.example_index(
+        dynamics.example_ids, dynamics.num_examples, check_unique=False
     )
+    # Confidence and variability take most of the time of the features, so they are
+    # computed only for taxonomies whose rules read them.
+    gold_prob = dynamics.gold_prob if _reads_probabilities(taxonomy) else None
+    features = _features(correct_matrix, split, gold_prob, index)
+    return _assign(features, taxonomy, _describe_sequence(correct_matrix))
+
+
+def _reads_probabilities(taxonomy: Taxonomy) -> bool:
+    """Tell whether a rule of ``taxonomy`` names ``confidence`` or ``variability``."""
+    names = {"confidence", "variability"}
+    return any(names & set(_NAME_PATTERN.findall(rule.expression)) for rule in taxonomy.rules)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["transition_matrix"]
 
@@ -70,6 +72,21 @@ def _category_order(series: pd.Series, categories: Sequence[str] | None) -> pd.I
 
 def _category_codes(series: pd.Series, order: pd.Index, role: str) -> np.ndarray:
     """Map each value to its position in ``order`` and reject values not in it."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # Map the few categories instead of the many values.
+        category_positions = order.get_indexer(series.cat.categories)
+        codes = series.cat.codes.to_numpy()
+        mapped = category_positions[codes]
+        unknown = mapped < 0
+        if unknown.any():
+            unknown_values = pd.unique(series.cat.categories[codes[unknown]])
+            raise ValueError(
+                f"{role} has {int(unknown.sum())} examples in categories "
+                f"{unknown_values[:MAX_IDS_SHOWN].tolist()} that are not in {order.tolist()}; "
+                f"pass categories that include every value"
+            )
+        return mapped.astype(np.int64)
+
     values = series.to_numpy(dtype=object)
     codes = order.get_indexer(values)
     unknown = codes < 0
@@ -80,6 +97,54 @@ def _category_codes(series: pd.Series, order: pd.Index, role: str) -> np.ndarray
             f"in {order.tolist()}; pass categories that include every value"
         )
     return codes.astype(np.int64)
+
+
+def _lookup(ids: pd.Index, reference: pd.Index) -> np.ndarray | None:
+    """Return the first row of ``reference`` with each id of ``ids``, -1 where absent.
+
+    Returns None when ``reference`` repeats ids and the lookup cannot tell rows apart.
+    """
+    arrow_strings = [
+        isinstance(index.dtype, pd.StringDtype) and index.dtype.storage == "pyarrow"
+        for index in (ids, reference)
+    ]
+    if all(arrow_strings):
+        # Arrow looks up the strings it already stores; pandas first converts them to
+        # Python objects. For a million ids Arrow took under half the time (pandas 3.1,
+        # pyarrow 26, 2-core AMD EPYC).
+        found = pc.index_in(pa.array(ids.array), value_set=pa.array(reference.array))
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    if not reference.is_unique:
+        return None
+    return reference.get_indexer(ids)
+
+
+def _target_positions(source: pd.Series, target: pd.Series) -> np.ndarray | None:
+    """Find the row of ``target`` for each example of ``source``, checking the ids.
+
+    Returns None when both have the same ids in the same order. Hashing millions of
+    string ids dominates the time, so the common cases hash each index once and the
+    detailed checks run only to explain an error.
+    """
+    if source.index.equals(target.index):
+        _check_unique_ids(source, "source")
+        return None
+
+    if len(source) == len(target):
+        positions = _lookup(source.index, target.index)
+        # The lookup returns each id's first row of target, or -1. Both indexes are
+        # free of repeats and contain the same ids exactly when the positions are a
+        # permutation of the target rows.
+        if positions is not None and positions.min(initial=0) >= 0 and (
+            len(positions) == 0 or np.bincount(positions).max() <= 1
+        ):
+            return positions
+
+    _check_unique_ids(source, "source")
+    _check_unique_ids(target, "target")
+    _check_same_ids(source, target)
+    # Not reached: one of the checks above raises when the positions are not a permutation.
+    return target.index.get_indexer(source.index)
 
 
 def transition_matrix(
@@ -136,17 +201,16 @@ def transition_matrix(
     >>> transition_matrix(single, multi, normalize=True).loc["hard"].tolist()
     [1.0, 0.0]
     """
-    _check_unique_ids(source, "source")
-    _check_unique_ids(target, "target")
-    _check_same_ids(source, target)
+    positions = _target_positions(source, target)
     _check_no_missing(source, "source")
     _check_no_missing(target, "target")
-    aligned_target = target.reindex(source.index)
 
     row_order = _category_order(source, categories)
     column_order = _category_order(target, categories)
     row_codes = _category_codes(source, row_order, "source")
-    column_codes = _category_codes(aligned_target, column_order, "target")
+    column_codes = _category_codes(target, column_order, "target")
+    if positions is not None:
+        column_codes = column_codes[positions]
 
     # Each (row, column) pair becomes one flat cell number, so one bincount counts all.
     cells = row_codes * len(column_order) + column_codes

@@ -74,7 +74,7 @@ def test_book_builds_with_warnings_as_errors(executed_chapter, tmp_path):
     (book / "book").mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, book / name)
-    for page in ("intro.md", "reproducibility.md"):
+    for page in ("intro.md", "methods.md", "reproducibility.md"):
         shutil.copy(ROOT / "book" / page, book / "book" / page)
     # The executed notebook carries papermill's tiny parameters, so Jupyter Book's own
     # execution of it loads the runs saved above instead of training at full size.

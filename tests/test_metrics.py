@@ -6,17 +6,25 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from soi.dynamics import MISSING_PREDICTION, Dynamics
 from soi.metrics import (
+    CARTOGRAPHY_CONVENTIONS,
     METRIC_COLUMNS,
+    SOI_CONVENTIONS,
+    Conventions,
     compute_metrics,
     confidence,
     correctness,
     first_learned_epoch,
     forgetting_events,
     metrics_from_dynamics,
+    gold_prob_moments,
     never_learned,
+    threshold_closeness,
     variability,
 )
 
@@ -250,3 +258,177 @@ def test_duplicate_example_ids_raise():
 def test_wrong_number_of_ids_raises():
     with pytest.raises(ValueError, match=r"example_ids has 1 ids, but the matrices have 2 rows"):
         compute_metrics(np.full((2, 2), 0.5), np.ones((2, 2), dtype=bool), ["a"])
+
+
+def test_correctness_count_convention():
+    correct = np.array([[True, False, True, True], [False, False, False, False]])
+
+    table = compute_metrics(np.full((2, 4), 0.5), correct, conventions=Conventions(correctness="count"))
+
+    assert table["correctness"].tolist() == [3, 0]
+    assert table["correctness"].dtype == np.int64
+    np.testing.assert_array_equal(correctness(correct, count=True), [3, 0])
+
+
+def test_never_learned_forgetting_sentinel():
+    correct = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [0, 1, 1, 1]])
+    conventions = Conventions(never_learned_forgetting=1000)
+
+    table = compute_metrics(np.full((3, 4), 0.5), correct, conventions=conventions)
+
+    assert table["forgetting_events"].tolist() == [2, 1000, 0]
+    assert table["never_learned"].tolist() == [False, True, False]
+    np.testing.assert_array_equal(forgetting_events(correct, never_learned_count=1000), [2, 1000, 0])
+
+
+def test_variability_ci_variant_hand_computed():
+    gold_prob = np.array([[0.2, 0.6, 1.0], [0.5, 0.5, 0.5]])
+    # Population variance of the first row: (0.16 + 0 + 0.16) / 3; E - 1 = 2.
+    var = 0.32 / 3
+    expected = [math.sqrt(var + var * var / 2), 0.0]
+
+    np.testing.assert_allclose(variability(gold_prob, estimator="ci"), expected)
+    table = compute_metrics(gold_prob, gold_prob > 0.5, conventions=Conventions(variability="ci"))
+    np.testing.assert_allclose(table["variability"], expected, rtol=1e-6)
+
+
+def test_threshold_closeness_hand_computed():
+    gold_prob = np.array([[0.2, 0.6, 1.0], [0.0, 0.0, 0.3]])
+
+    # Means 0.6 and 0.1: 0.6 * 0.4 = 0.24 and 0.1 * 0.9 = 0.09.
+    np.testing.assert_allclose(threshold_closeness(gold_prob), [0.24, 0.09])
+    table = compute_metrics(gold_prob, gold_prob > 0.5, conventions=CARTOGRAPHY_CONVENTIONS)
+    assert table.columns[-1] == "threshold_closeness"
+    np.testing.assert_allclose(table["threshold_closeness"], [0.24, 0.09], rtol=1e-6)
+
+
+def test_default_table_has_no_threshold_closeness():
+    table = compute_metrics(np.full((1, 2), 0.5), np.ones((1, 2), dtype=bool))
+
+    assert tuple(table.columns) == METRIC_COLUMNS
+
+
+def test_burn_out_uses_first_epochs_only():
+    gold_prob = np.array([[0.2, 0.6, 1.0, 0.0]])
+    correct = np.array([[False, True, True, False]])
+
+    table = compute_metrics(gold_prob, correct, conventions=Conventions(burn_out=2))
+
+    # Epochs 1 and 2 only: mean 0.4, population std 0.2, correct once, never forgotten.
+    assert table["confidence"].iloc[0] == pytest.approx(0.4)
+    assert table["variability"].iloc[0] == pytest.approx(0.2)
+    assert table["correctness"].iloc[0] == pytest.approx(0.5)
+    assert table["forgetting_events"].iloc[0] == 0
+    assert table["correct_last"].iloc[0]
+    assert compute_metrics(gold_prob, correct)["forgetting_events"].iloc[0] == 1
+
+
+def test_burn_out_larger_than_epochs_raises():
+    with pytest.raises(ValueError, match=r"burn_out 5 is larger than the 3 epochs of gold_prob"):
+        compute_metrics(np.full((1, 3), 0.5), np.ones((1, 3), dtype=bool), conventions=Conventions(burn_out=5))
+
+
+def test_cartography_conventions_values():
+    assert CARTOGRAPHY_CONVENTIONS == Conventions(
+        correctness="count", variability="std", never_learned_forgetting=1000,
+        burn_out=None, threshold_closeness=True,
+    )
+    assert SOI_CONVENTIONS == Conventions()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"correctness": "share"}, r"correctness convention 'share' is not one of \['fraction', 'count'\]"),
+        ({"variability": "sd"}, r"variability convention 'sd' is not one of \['std', 'ci'\]"),
+        ({"never_learned_forgetting": -1}, r"never_learned_forgetting must be None or a non-negative integer, got -1"),
+        ({"never_learned_forgetting": True}, r"never_learned_forgetting must be None or a non-negative integer, got True"),
+        ({"burn_out": 1}, r"burn_out must be None or an integer of at least 2, got 1"),
+        ({"burn_out": 2.5}, r"burn_out must be None or an integer of at least 2, got 2\.5"),
+        ({"threshold_closeness": "yes"}, r"threshold_closeness must be True or False, got 'yes'"),
+    ],
+)
+def test_invalid_conventions_raise(options, message):
+    with pytest.raises(ValueError, match=message):
+        Conventions(**options)
+
+
+def test_conventions_of_wrong_type_raise():
+    with pytest.raises(TypeError, match=r"conventions must be a soi.metrics.Conventions, got dict"):
+        compute_metrics(np.full((1, 2), 0.5), np.ones((1, 2), dtype=bool), conventions={"burn_out": 2})
+
+
+def test_unknown_variability_estimator_raises():
+    with pytest.raises(ValueError, match=r"variability estimator 'var' is not one of"):
+        variability(np.full((1, 2), 0.5), estimator="var")
+
+
+def test_float32_input_matches_float64():
+    rng = np.random.default_rng(1)
+    gold_prob = rng.uniform(size=(50, 7)).astype(np.float32)
+    correct = rng.uniform(size=(50, 7)) < 0.5
+
+    as_float32 = compute_metrics(gold_prob, correct)
+    as_float64 = compute_metrics(gold_prob.astype(np.float64), correct)
+
+    pd.testing.assert_frame_equal(as_float32, as_float64)
+
+
+def test_moments_match_numpy_across_blocks():
+    rng = np.random.default_rng(2)
+    # More rows than one block of gold_prob_moments, so that several blocks are used.
+    gold_prob = rng.uniform(size=(70_000, 3)).astype(np.float32)
+
+    mean, variance = gold_prob_moments(gold_prob)
+
+    as_float64 = gold_prob.astype(np.float64)
+    np.testing.assert_allclose(mean, as_float64.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(variance, as_float64.var(axis=1), rtol=1e-9, atol=1e-15)
+
+
+def test_metrics_from_dynamics_with_conventions():
+    dyn = Dynamics(
+        example_ids=["a", "b"],
+        epochs=[1, 2, 3],
+        gold=[0, 1],
+        gold_prob=[[0.3, 0.7, 0.6], [0.2, 0.1, 0.3]],
+        predicted=[[1, 0, 0], [0, 0, 0]],
+    )
+
+    table = metrics_from_dynamics(dyn, conventions=CARTOGRAPHY_CONVENTIONS)
+
+    assert table["correctness"].to_dict() == {"a": 2, "b": 0}
+    assert table["forgetting_events"].to_dict() == {"a": 0, "b": 1000}
+
+
+matrices = st.integers(1, 30).flatmap(
+    lambda rows: st.integers(2, 8).flatmap(
+        lambda epochs: st.tuples(
+            hnp.arrays(np.float32, (rows, epochs), elements=st.floats(0, 1, width=32)),
+            hnp.arrays(np.bool_, (rows, epochs)),
+            st.permutations(range(rows)),
+        )
+    )
+)
+conventions_strategy = st.builds(
+    Conventions,
+    correctness=st.sampled_from(["fraction", "count"]),
+    variability=st.sampled_from(["std", "ci"]),
+    never_learned_forgetting=st.sampled_from([None, 1000]),
+    threshold_closeness=st.booleans(),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=matrices, conventions=conventions_strategy)
+def test_metrics_invariant_to_example_order(data, conventions):
+    gold_prob, correct, order = data
+    ids = [f"ex{i}" for i in range(len(gold_prob))]
+    order = list(order)
+
+    original = compute_metrics(gold_prob, correct, ids, conventions=conventions)
+    shuffled = compute_metrics(
+        gold_prob[order], correct[order], [ids[i] for i in order], conventions=conventions
+    )
+
+    pd.testing.assert_frame_equal(shuffled.loc[ids], original, check_exact=False, rtol=1e-6)

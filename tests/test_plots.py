@@ -341,3 +341,113 @@ def test_heatmap_draws_on_given_axes():
     returned = plot_transition_heatmap(matrix, ax=ax)
 
     assert returned is ax
+
+
+def test_data_map_marginals_are_densities(run):
+    metrics, categories = run
+
+    ax = plot_data_map(metrics, categories, marginals=True, bins=20)
+
+    top, right = [other for other in ax.figure.axes if other is not ax]
+    present = [c for c in SOI_CATEGORIES if (categories == c).any()]
+    assert len(top.patches) == len(present)
+    for patch, category in zip(top.patches, present):
+        # Each category's density integrates to 1 over the variability bins.
+        values, edges = patch.get_data().values, patch.get_data().edges
+        assert np.sum(values * np.diff(edges)) == pytest.approx(1.0)
+        np.testing.assert_allclose(patch.get_edgecolor()[:3], CATEGORY_COLORS[category])
+    assert len(right.patches) == len(present)
+    assert top.get_title() == "Data map\n200 examples"
+    assert ax.get_title() == ""
+
+
+def test_data_map_marginals_use_every_example(run):
+    metrics, categories = run
+
+    ax = plot_data_map(metrics, marginals=True, max_points=20, bins=10)
+
+    top = next(other for other in ax.figure.axes if other is not ax and other.get_ylabel() == "density")
+    values, edges = top.patches[0].get_data().values, top.patches[0].get_data().edges
+    counts, _ = np.histogram(metrics["variability"], bins=edges)
+    np.testing.assert_allclose(values, counts / (len(metrics) * np.diff(edges)))
+    assert len(scatter_offsets(ax)) == 20
+
+
+def test_data_map_marginals_on_given_axes(run):
+    metrics, categories = run
+    figure, axes = plt.subplots(1, 2)
+
+    returned = plot_data_map(metrics, categories, ax=axes[0], marginals=True)
+
+    assert returned is axes[0]
+    assert len(figure.axes) == 4
+    assert len(plt.get_fignums()) == 1
+
+
+def test_data_map_invalid_bins_raise(run):
+    metrics, _ = run
+
+    with pytest.raises(ValueError, match=r"bins must be a positive integer, got 0"):
+        plot_data_map(metrics, marginals=True, bins=0)
+
+
+def test_data_map_cartography_regions_order():
+    table = pd.DataFrame({"confidence": [0.9, 0.1, 0.5], "variability": [0.1, 0.1, 0.3]})
+    regions = pd.Series(["hard_to_learn", "easy_to_learn", "ambiguous"])
+
+    ax = plot_data_map(table, regions)
+
+    labels = [text.get_text().split(" (")[0] for text in ax.get_legend().get_texts()]
+    assert labels == ["easy_to_learn", "ambiguous", "hard_to_learn"]
+
+
+def test_distribution_seed_error_bars():
+    seeds = pd.DataFrame(
+        {
+            0: ["always_correct", "unlearned", "unlearned", "forgotten"],
+            1: ["always_correct", "always_correct", "unlearned", "forgotten"],
+            2: ["unlearned", "unlearned", "unlearned", "forgotten"],
+        }
+    )
+    single = soi_categories(["always_correct", "always_correct", "unlearned", "unlearned"], range(4))
+
+    ax = plot_category_distribution({"multi": seeds, "single": single})
+
+    heights = np.array([patch.get_height() for patch in ax.patches]).reshape(6, 2)
+    # always_correct shares over seeds 1/4, 2/4, 0: mean 1/4, sample sd 1/4.
+    assert heights[0, 0] == pytest.approx(0.25)
+    assert heights[0, 1] == pytest.approx(0.5)
+    containers = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(containers) == 6
+    segments = containers[0].lines[2][0].get_segments()
+    assert len(segments) == 1
+    low, high = segments[0][0][1], segments[0][1][1]
+    assert (high - low) / 2 == pytest.approx(0.25)
+    assert ax.get_ylabel() == "fraction of examples (mean ± sd over seeds)"
+
+
+def test_distribution_seed_without_categories_raises():
+    seeds = pd.DataFrame({0: ["unlearned"], 1: [None]})
+
+    with pytest.raises(ValueError, match=r"run 'r', seed 1 has no categorised example"):
+        plot_category_distribution({"r": seeds})
+
+
+def test_heatmap_interval_annotations():
+    matrix = pd.DataFrame([[3, 1], [0, 0]], index=["x", "y"], columns=["x", "y"])
+    lower = pd.DataFrame([[0.5, 0.05], [np.nan, np.nan]], index=["x", "y"], columns=["x", "y"])
+    upper = pd.DataFrame([[0.95, 0.5], [np.nan, np.nan]], index=["x", "y"], columns=["x", "y"])
+
+    ax = plot_transition_heatmap(matrix, lower=lower, upper=upper)
+
+    assert [text.get_text() for text in ax.texts] == ["3\n75.0%\n[50%, 95%]", "1\n25.0%\n[5%, 50%]"]
+
+
+def test_heatmap_interval_mismatch_raises():
+    matrix = pd.DataFrame([[3, 1], [0, 0]], index=["x", "y"], columns=["x", "y"])
+    lower = pd.DataFrame([[0.5]], index=["x"], columns=["x"])
+
+    with pytest.raises(ValueError, match=r"give both lower and upper, or neither"):
+        plot_transition_heatmap(matrix, lower=lower)
+    with pytest.raises(ValueError, match=r"lower must have the index and columns of matrix"):
+        plot_transition_heatmap(matrix, lower=lower, upper=lower)

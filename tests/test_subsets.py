@@ -6,15 +6,24 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from soi.dynamics import MISSING_PREDICTION, Dynamics
+from soi.metrics import CARTOGRAPHY_CONVENTIONS, SOI_CONVENTIONS, compute_metrics
 from soi.subsets import (
+    BUILTIN_TAXONOMIES,
+    CARTOGRAPHY_REGIONS,
+    FORGETTING,
     SOI,
     SOI_CATEGORIES,
     Rule,
     Taxonomy,
     assign_categories,
+    cartography_regions,
     categories_from_dynamics,
+    categorize,
     compute_features,
 )
 
@@ -341,3 +350,189 @@ def test_categories_from_dynamics_missing_cell_raises():
 
     with pytest.raises(ValueError, match=r"1 missing \(example, epoch\) cells out of 2"):
         categories_from_dynamics(dyn)
+
+
+def test_forgetting_taxonomy_hand_cases():
+    correct = np.array([[0, 1, 1], [1, 0, 1], [0, 0, 0], [1, 1, 1], [1, 0, 0]], dtype=bool)
+
+    result = assign_categories(correct, taxonomy=FORGETTING)
+
+    assert result.tolist() == [
+        "unforgettable", "forgettable", "never_learned", "unforgettable", "forgettable"
+    ]
+    assert tuple(result.cat.categories) == ("unforgettable", "forgettable", "never_learned")
+
+
+@pytest.mark.parametrize("conventions", [SOI_CONVENTIONS, CARTOGRAPHY_CONVENTIONS])
+def test_forgetting_taxonomy_on_metrics_table(conventions):
+    correct = np.array([[0, 1, 1], [1, 0, 1], [0, 0, 0]], dtype=bool)
+    table = compute_metrics(np.full((3, 3), 0.5), correct, conventions=conventions)
+
+    result = categorize(table, FORGETTING)
+
+    assert result.tolist() == ["unforgettable", "forgettable", "never_learned"]
+
+
+def test_cartography_regions_boundaries():
+    table = pd.DataFrame(
+        {
+            "confidence": [0.9, 0.5, 0.49, 0.9, 0.1, 0.3],
+            "variability": [0.0, 0.19, 0.1, 0.2, 0.45, 0.199],
+        },
+        index=list("abcdef"),
+    )
+
+    result = categorize(table, CARTOGRAPHY_REGIONS)
+
+    # Variability 0.2 is ambiguous and confidence 0.5 is easy: both thresholds are inclusive.
+    assert result.to_dict() == {
+        "a": "easy_to_learn",
+        "b": "easy_to_learn",
+        "c": "hard_to_learn",
+        "d": "ambiguous",
+        "e": "ambiguous",
+        "f": "hard_to_learn",
+    }
+
+
+def test_cartography_regions_custom_thresholds():
+    regions = cartography_regions(confidence_threshold=0.8, variability_threshold=0.1)
+    table = pd.DataFrame({"confidence": [0.7, 0.85, 0.9], "variability": [0.05, 0.05, 0.15]})
+
+    assert categorize(table, regions).tolist() == ["hard_to_learn", "easy_to_learn", "ambiguous"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"confidence_threshold": 1.5}, r"confidence_threshold must be a number in \[0, 1.0\], got 1.5"),
+        ({"variability_threshold": 0.6}, r"variability_threshold must be a number in \[0, 0.5\], got 0.6"),
+        ({"variability_threshold": "0.2"}, r"variability_threshold must be a number"),
+    ],
+)
+def test_cartography_regions_invalid_thresholds(options, message):
+    with pytest.raises(ValueError, match=message):
+        cartography_regions(**options)
+
+
+def test_categories_from_dynamics_with_regions():
+    dyn = Dynamics(
+        example_ids=["a", "b"],
+        epochs=[1, 2],
+        gold=[0, 1],
+        gold_prob=[[0.9, 0.95], [0.1, 0.9]],
+        predicted=[[0, 0], [0, 1]],
+    )
+
+    result = categories_from_dynamics(dyn, CARTOGRAPHY_REGIONS)
+
+    # b: mean 0.5, population std 0.4.
+    assert result.to_dict() == {"a": "easy_to_learn", "b": "ambiguous"}
+
+
+def test_categorize_reads_missing_integers_as_nan():
+    table = compute_metrics(np.full((2, 2), 0.5), np.array([[0, 0], [0, 1]], dtype=bool), ["x", "y"])
+    speed = Taxonomy(
+        "speed",
+        (
+            Rule("late", "first_learned_epoch >= 2"),
+            Rule("not_late", "not (first_learned_epoch >= 2)"),
+        ),
+    )
+
+    # x was never learned: its comparison is False, so "not (...)" is True.
+    assert categorize(table, speed).to_dict() == {"x": "not_late", "y": "late"}
+
+
+def test_categorize_error_shows_values_read_by_rules():
+    table = pd.DataFrame({"confidence": [0.9, 0.4], "other": [1, 2]}, index=["a", "b"])
+    partial = Taxonomy("partial", (Rule("sure", "confidence > 0.5"),))
+
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"taxonomy 'partial' must put every example in exactly one category, but "
+            r"1 of 2 examples match no rule and 0 match several:\n"
+            r"  example 'b' with confidence=0.4 matches no rule"
+        ),
+    ):
+        categorize(table, partial)
+
+
+def test_categorize_error_shows_overlap():
+    table = pd.DataFrame({"variability": [0.3]}, index=["a"])
+    overlapping = Taxonomy("overlapping", (Rule("high", "variability > 0.1"), Rule("higher", "variability > 0.2")))
+
+    with pytest.raises(ValueError, match=r"example 'a' with variability=.* matches 'high', 'higher'"):
+        categorize(table, overlapping)
+
+
+def test_categorize_rejects_other_types():
+    with pytest.raises(TypeError, match=r"taxonomy must be a soi.subsets.Taxonomy, got list"):
+        categorize(pd.DataFrame({"a": [1]}), [Rule("x", "a > 0")])
+    with pytest.raises(TypeError, match=r"table must be a pandas DataFrame"):
+        categorize({"a": [1]}, SOI)
+
+
+def test_features_never_learned_matches_never_correct():
+    features = compute_features(np.array([[0, 0], [1, 0]], dtype=bool))
+
+    assert features["never_learned"].tolist() == [True, False]
+    assert features["never_learned"].tolist() == features["never_correct"].tolist()
+
+
+def test_builtin_taxonomies_listed():
+    assert [taxonomy.name for taxonomy in BUILTIN_TAXONOMIES] == ["SOI", "cartography_regions", "forgetting"]
+
+
+correctness_runs = st.integers(1, 25).flatmap(
+    lambda rows: st.integers(2, 9).flatmap(
+        lambda epochs: st.tuples(
+            hnp.arrays(np.bool_, (rows, epochs)),
+            hnp.arrays(np.float32, (rows, epochs), elements=st.floats(0, 1, width=32)),
+            st.integers(1, epochs - 1),
+            st.permutations(range(rows)),
+        )
+    )
+)
+
+
+def one_rule_each(table: pd.DataFrame, taxonomy: Taxonomy) -> np.ndarray:
+    """Count, for each row, the rules of ``taxonomy`` that it matches."""
+    masks = [table.reset_index(drop=True).eval(rule.expression).to_numpy(dtype=bool) for rule in taxonomy.rules]
+    return np.column_stack(masks).sum(axis=1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    run=correctness_runs,
+    confidence_threshold=st.floats(0, 1),
+    variability_threshold=st.floats(0, 0.5),
+)
+def test_builtin_taxonomies_exhaustive_and_exclusive(run, confidence_threshold, variability_threshold):
+    correct, gold_prob, split, _ = run
+    features = compute_features(correct, split=split, gold_prob=gold_prob)
+    regions = cartography_regions(confidence_threshold, variability_threshold)
+
+    for taxonomy in (SOI, FORGETTING, CARTOGRAPHY_REGIONS, regions):
+        np.testing.assert_array_equal(one_rule_each(features, taxonomy), 1, err_msg=taxonomy.name)
+    for conventions in (SOI_CONVENTIONS, CARTOGRAPHY_CONVENTIONS):
+        table = compute_metrics(gold_prob, correct, conventions=conventions)
+        for taxonomy in (FORGETTING, CARTOGRAPHY_REGIONS, regions):
+            counts = one_rule_each(table.astype({"first_learned_epoch": "float64"}), taxonomy)
+            np.testing.assert_array_equal(counts, 1, err_msg=taxonomy.name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(run=correctness_runs)
+def test_categories_invariant_to_example_order(run):
+    correct, gold_prob, split, order = run
+    ids = [f"ex{i}" for i in range(len(correct))]
+    order = list(order)
+
+    for taxonomy in BUILTIN_TAXONOMIES:
+        original = assign_categories(correct, taxonomy, split, gold_prob, ids)
+        shuffled = assign_categories(
+            correct[order], taxonomy, split, gold_prob[order], [ids[i] for i in order]
+        )
+        pd.testing.assert_series_equal(shuffled.loc[ids], original)

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from soi.subsets import SOI_CATEGORIES
 from soi.transitions import transition_matrix
@@ -171,3 +173,89 @@ def test_repeated_categories_raise():
 
     with pytest.raises(ValueError, match=r"categories repeat \['easy'\]"):
         transition_matrix(source, source, categories=["easy", "easy"])
+
+
+def string_ids(values: list[str], dtype: str) -> pd.Index:
+    return pd.Index(np.array(values, dtype=object), dtype=dtype, name="example_id")
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_lookup_paths_agree_with_hand_counts(dtype):
+    source = pd.Series(["easy", "hard", "hard", "easy"], index=string_ids(list("abcd"), dtype))
+    target = pd.Series(["hard", "easy", "easy", "easy"], index=string_ids(list("dcba"), dtype))
+
+    matrix = transition_matrix(source, target)
+
+    # a: easy -> easy, b: hard -> easy, c: hard -> easy, d: easy -> hard.
+    assert matrix.to_dict("index") == {"easy": {"easy": 1, "hard": 1}, "hard": {"easy": 2, "hard": 0}}
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_same_length_different_ids_raise(dtype):
+    source = pd.Series(["easy", "easy"], index=string_ids(["a", "b"], dtype))
+    target = pd.Series(["easy", "easy"], index=string_ids(["a", "z"], dtype))
+
+    with pytest.raises(ValueError, match=r"1 are only in source \['b'\] and 1 only in target \['z'\]"):
+        transition_matrix(source, target)
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_same_length_repeated_target_ids_raise(dtype):
+    source = pd.Series(["easy", "easy"], index=string_ids(["a", "b"], dtype))
+    target = pd.Series(["easy", "hard"], index=string_ids(["a", "a"], dtype))
+
+    with pytest.raises(ValueError, match=r"target has 1 repeated example ids such as \['a'\]"):
+        transition_matrix(source, target)
+
+
+def test_repeated_ids_in_same_order_raise():
+    index = string_ids(["a", "a"], "str")
+    source = pd.Series(["easy", "hard"], index=index)
+
+    with pytest.raises(ValueError, match=r"source has 1 repeated example ids such as \['a'\]"):
+        transition_matrix(source, source.copy())
+
+
+def test_categorical_with_other_category_order():
+    source = pd.Series(pd.Categorical(["b", "a"], categories=["b", "a"]), index=["x", "y"])
+    target = pd.Series(pd.Categorical(["a", "a"], categories=["a", "b"]), index=["y", "x"])
+
+    matrix = transition_matrix(source, target, categories=["a", "b"])
+
+    assert matrix.to_dict("index") == {"a": {"a": 1, "b": 0}, "b": {"a": 1, "b": 0}}
+
+
+def test_categorical_value_outside_categories_raises():
+    source = pd.Series(pd.Categorical(["odd", "easy"]), index=["a", "b"])
+
+    with pytest.raises(ValueError, match=r"source has 1 examples in categories \['odd'\]"):
+        transition_matrix(source, source, categories=["easy", "hard"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.integers(1, 40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.sampled_from(SOI_CATEGORIES), min_size=n, max_size=n),
+            st.lists(st.sampled_from(SOI_CATEGORIES), min_size=n, max_size=n),
+            st.permutations(range(n)),
+            st.sampled_from(["str", "object"]),
+        )
+    )
+)
+def test_counts_match_pairwise_reference(data):
+    first, second, order, dtype = data
+    ids = [f"ex{i}" for i in range(len(first))]
+    source = pd.Series(pd.Categorical(first, categories=list(SOI_CATEGORIES)), index=string_ids(ids, dtype))
+    order = list(order)
+    target = pd.Series(
+        pd.Categorical([second[i] for i in order], categories=list(SOI_CATEGORIES)),
+        index=string_ids([ids[i] for i in order], dtype),
+    )
+
+    matrix = transition_matrix(source, target)
+
+    expected = pd.DataFrame(0, index=list(SOI_CATEGORIES), columns=list(SOI_CATEGORIES))
+    for row, column in zip(first, second):
+        expected.loc[row, column] += 1
+    np.testing.assert_array_equal(matrix.to_numpy(), expected.to_numpy())
