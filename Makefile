@@ -21,14 +21,11 @@ $(STAMP): requirements.lock pyproject.toml
 assets: $(STAMP)
 	$(BIN)/python -m soi -v fetch
 
-# Each chapter runs under papermill with its default parameters. Its training runs are saved
-# under runs/ and reused when Jupyter Book executes the page again to render it.
+# Each chapter runs under papermill with its default parameters (soi chapter checks them
+# first). Its training runs are saved under runs/ and reused when Jupyter Book executes the
+# page again to render it.
 _build/papermill/%.ipynb: book/%.md $(SOURCES) $(STAMP)
-	@mkdir -p _build/papermill
-	$(BIN)/jupytext --quiet --to ipynb --output _build/papermill/$*.input.ipynb $<
-	$(BIN)/papermill --cwd book --kernel python3 --log-output --no-progress-bar \
-		_build/papermill/$*.input.ipynb $@.tmp
-	mv $@.tmp $@
+	$(BIN)/soi chapter --log-output $< $@
 	rm -rf _build/.jupyter_cache
 
 book: assets $(EXECUTED)

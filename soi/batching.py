@@ -19,8 +19,8 @@ SAMPLING_STRATEGIES = ("proportional", "uniform", "temperature")
 LENGTH_GROUP_BATCHES = 50
 
 
-# Tokenized data sets kept in memory, so that a set evaluated by several runs is tokenized
-# once per process; the oldest entry is dropped beyond this many.
+# Number of tokenized data sets kept in memory, so that a set evaluated by several runs is
+# tokenized once per process. Beyond it, the oldest entry is dropped.
 TOKENIZED_CACHE_SIZE = 16
 _tokenized: OrderedDict[tuple, datasets.Dataset] = OrderedDict()
 
@@ -28,8 +28,8 @@ _tokenized: OrderedDict[tuple, datasets.Dataset] = OrderedDict()
 def tokenize(dataset: datasets.Dataset, tokenizer, max_length: int) -> datasets.Dataset:
     """Tokenize ``text`` (and ``text_pair`` when present), adding ``labels`` and ``row``.
 
-    ``row`` is each example's position in ``dataset``; it survives shuffling and tells the
-    capture code where to write. Results are cached in memory by the data set's fingerprint,
+    ``row`` is each example's position in ``dataset``; it survives shuffling and is where the
+    capture code writes each example's record. Results are cached in memory by the data set's fingerprint,
     the tokenizer and ``max_length``.
     """
     key = (

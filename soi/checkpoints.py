@@ -1,6 +1,6 @@
 """Training checkpoints: everything needed to resume a run and get the same dynamics.
 
-A checkpoint holds the model, optimizer and scheduler states, the random number
+A checkpoint contains the model, optimizer and scheduler states, the random number
 generator states of Python, NumPy and PyTorch, the dynamics recorded so far and the
 position in the run (epoch and step). It is written to a temporary file and renamed, and
 read with ``torch.load(weights_only=True)``, so loading one never runs pickled code.

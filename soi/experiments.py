@@ -1,8 +1,9 @@
 """Run, save and reload the fine-tuning runs that a comparison is made of.
 
-A run's folder holds ``run.json`` (configuration, seed, data fingerprints, library
-versions, accuracies, timings), ``dynamics.parquet`` and ``predictions.parquet``.
-``run.json`` is written last, so a folder without it never counts as a finished run.
+A run's folder contains ``run.json`` (configuration, seed, data fingerprints, library
+versions, accuracies, timings), ``dynamics.parquet`` and ``predictions.parquet``. The
+three files are written to temporary names and renamed only when all are complete,
+``run.json`` last, so a folder without it never counts as a finished run.
 A run whose configuration, model and data fingerprints match a saved ``run.json`` is
 loaded instead of trained again.
 """
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,16 +55,45 @@ def dataset_fingerprint(dataset: datasets.Dataset) -> str:
     return fingerprint(*[list(map(str, dataset[c])) for c in columns])
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file to ``path``."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+def _write_run_files(folder: Path, writers: dict[str, Callable[[Path], Any]]) -> None:
+    """Write a run's files to temporary names, then rename them, ``run.json`` last.
+
+    ``writers`` maps each file name to a function that writes the file to a given path.
+    If a write fails, the temporary files are removed and the folder keeps the previous
+    run untouched. The old ``run.json`` is removed just before the renames, so that a
+    folder never pairs a record with the files of another run.
+    """
+    temporaries: dict[str, Path] = {}
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        for name, write in writers.items():
+            handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            os.close(handle)
+            temporaries[name] = Path(tmp)
+            write(temporaries[name])
+        (folder / RUN_RECORD).unlink(missing_ok=True)
+        for name in sorted(temporaries, key=lambda name: name == RUN_RECORD):
+            os.replace(temporaries[name], folder / name)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temporaries.values():
+            tmp.unlink(missing_ok=True)
         raise
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """Read a ``run.json``, naming the file when it is not a JSON object."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error}); delete its folder, or pass force=True to "
+            f"run_setting to train the run again"
+        ) from error
+    if not isinstance(record, dict):
+        raise ValueError(
+            f"{path} contains a JSON {type(record).__name__}, not a run record object; delete "
+            f"its folder, or pass force=True to run_setting to train the run again"
+        )
+    return record
 
 
 def _run_key(model_name, config, train, eval_sets) -> dict[str, Any]:
@@ -84,7 +115,7 @@ def load_run(folder: str | Path) -> RunResult:
         raise FileNotFoundError(
             f"{record_path} not found: {folder} holds no finished run. Run it with run_setting"
         )
-    record = json.loads(record_path.read_text())
+    record = _read_record(record_path)
     return RunResult(
         name=record["name"],
         dynamics=load_dynamics(folder / DYNAMICS_FILE),
@@ -128,13 +159,21 @@ def run_setting(
     key = _run_key(model_name, config, train, eval_sets)
     record_path = folder / RUN_RECORD
     if record_path.is_file() and not force:
-        saved = json.loads(record_path.read_text())
+        saved = _read_record(record_path)
         if saved.get("key") == key:
             logger.info("Loading saved run %s from %s", name, folder)
             return load_run(folder)
         logger.info("Saved run %s has other settings; training it again", name)
 
-    label_names = list(train.features["label"].names)
+    feature = train.features.get("label")
+    if not isinstance(feature, datasets.ClassLabel):
+        raise ValueError(
+            f"the label column of training set {name!r} is {feature!r}, but run_setting takes "
+            f"the label names from a ClassLabel column. Load the data with "
+            f"soi.data.load_source, or cast it with train.cast_column('label', "
+            f"datasets.ClassLabel(names=[...]))"
+        )
+    label_names = list(feature.names)
     model, tokenizer = load_model_and_tokenizer(model_name, label_names, seed=config.seed)
     result = fine_tune(
         model, tokenizer, train, config, eval_sets=eval_sets,
@@ -165,10 +204,15 @@ def run_setting(
     }
 
     folder.mkdir(parents=True, exist_ok=True)
-    record_path.unlink(missing_ok=True)
-    save_dynamics(result.dynamics, folder / DYNAMICS_FILE)
-    _write_atomic(folder / PREDICTIONS_FILE, lambda tmp: predictions.to_parquet(tmp, index=False))
-    _write_atomic(record_path, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2)))
+    text = json.dumps(record, indent=2)
+    _write_run_files(
+        folder,
+        {
+            DYNAMICS_FILE: lambda tmp: save_dynamics(result.dynamics, tmp),
+            PREDICTIONS_FILE: lambda tmp: predictions.to_parquet(tmp, index=False),
+            RUN_RECORD: lambda tmp: tmp.write_text(text, encoding="utf-8"),
+        },
+    )
     logger.info("Saved run %s to %s", name, folder)
     return RunResult(name, result.dynamics, accuracy, predictions, record, from_cache=False)
 

@@ -74,7 +74,7 @@ def load_multitask_model(name: str, task_labels: dict[str, list[str]], seed: int
     """
     from transformers import AutoModel, AutoTokenizer
 
-    from soi.models import resolve_model_path
+    from soi.models import model_load_message, resolve_model_path
     from soi.reproducibility import set_seed
 
     from transformers.utils import logging as hf_logging
@@ -90,10 +90,7 @@ def load_multitask_model(name: str, task_labels: dict[str, list[str]], seed: int
         tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = AutoModel.from_pretrained(path)
     except OSError as error:
-        raise OSError(
-            f"could not load model {name!r} ({error}). Pass a local folder, an embedded model "
-            f"name, or a hub id with access to the Hugging Face hub (HF_HUB_OFFLINE unset)"
-        ) from error
+        raise OSError(model_load_message(name, error)) from error
     finally:
         hf_logging.set_verbosity(verbosity)
     return MultiTaskModel(encoder, task_labels), tokenizer
@@ -102,7 +99,7 @@ def load_multitask_model(name: str, task_labels: dict[str, list[str]], seed: int
 def concatenate_tasks(train_sets: dict[str, datasets.Dataset]) -> tuple[datasets.Dataset, dict]:
     """Concatenate data sets of tasks with different label spaces.
 
-    Returns the concatenated set, whose ``label`` column holds task-local label ids and
+    Returns the concatenated set, whose ``label`` column contains task-local label ids and
     whose ``task`` column names each example's task, and the label names of each task.
     """
     parts, task_labels = [], {}

@@ -85,12 +85,28 @@ def load_model_and_tokenizer(
             path, num_labels=len(label_names), id2label=id2label, label2id=label2id
         )
     except OSError as error:
-        raise OSError(
-            f"could not load model {name!r} ({error}). Pass a local folder, an embedded name "
-            f"from {sorted(EMBEDDED_MODELS)}, or a hub id with access to the Hugging Face hub "
-            f"(HF_HUB_OFFLINE must be unset)"
-        ) from error
+        raise OSError(model_load_message(name, error)) from error
     finally:
         hf_logging.set_verbosity(verbosity)
     logger.info("Loaded model %s from %s", name, path)
     return model, tokenizer
+
+
+def model_load_message(name: str, error: OSError) -> str:
+    """Describe why model ``name`` could not be loaded and what to pass instead."""
+    from soi.registry import hub_offline
+
+    local = (
+        f"a local folder in the transformers layout or an embedded name from "
+        f"{sorted(EMBEDDED_MODELS)}"
+    )
+    if hub_offline() and not Path(name).exists():
+        return (
+            f"could not load model {name!r}: Hugging Face offline mode is on (HF_HUB_OFFLINE "
+            f"or HF_DATASETS_OFFLINE is set) and the model is not in the local cache "
+            f"({error}). Unset both variables to download it, or pass {local}"
+        )
+    return (
+        f"could not load model {name!r} ({error}). Pass {local}, or a hub id with access to "
+        f"the Hugging Face hub"
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from soi.data import SENTIMENT_LABELS, DatasetSpec
+from soi.data import SENTIMENT_LABELS, DataFileError, DatasetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +106,16 @@ _MRPC_ID_COLUMNS = ["#1 ID", "#2 ID"]
 
 def _read_msrp(path: Path) -> pd.DataFrame:
     # The MSRP files start with a byte order mark and may end their lines with CRLF.
-    return pd.read_csv(
-        path, sep="\t", quoting=GLUE_QUOTING, dtype=str, keep_default_na=False,
-        encoding="utf-8-sig",
-    )
+    try:
+        return pd.read_csv(
+            path, sep="\t", quoting=GLUE_QUOTING, dtype=str, keep_default_na=False,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as error:
+        raise DataFileError(
+            f"mrpc: {path} is not valid UTF-8 ({error.reason} at byte {error.start}); copy "
+            f"the file again from the MRPC download"
+        ) from error
 
 
 def read_mrpc(folder: str | Path) -> dict[str, pd.DataFrame]:
@@ -222,9 +228,7 @@ def read_massive(folder: str | Path, locale: str) -> dict[str, pd.DataFrame]:
         )
     frames = []
     for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(_read_json_lines(path))
         if "partition" not in frame:
             frame["partition"] = path.stem
         frames.append(frame)
@@ -248,6 +252,28 @@ def read_massive(folder: str | Path, locale: str) -> dict[str, pd.DataFrame]:
         for partition, split in MASSIVE_PARTITIONS.items()
         if (frame["partition"] == partition).any()
     }
+
+
+def _read_json_lines(path: Path) -> list[dict]:
+    """Read a UTF-8 JSON Lines file, naming the file and line of an invalid record."""
+    rows = []
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line.decode("utf-8")))
+            except UnicodeDecodeError as error:
+                raise DataFileError(
+                    f"{path}, line {number} is not valid UTF-8 ({error.reason}); MASSIVE files "
+                    f"are UTF-8, so copy the file again from the MASSIVE release"
+                ) from error
+            except json.JSONDecodeError as error:
+                raise DataFileError(
+                    f"{path}, line {number} is not valid JSON ({error.msg}); the file may be "
+                    f"truncated by an interrupted download or copy, so copy it again"
+                ) from error
+    return rows
 
 
 def massive_spec(folder: str | Path, locale: str, name: str, language: str) -> DatasetSpec:

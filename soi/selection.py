@@ -87,8 +87,11 @@ def _resolve_size(size: int | float, base: int) -> int:
             f"size must be a count (int) or a fraction (float in (0, 1]), got {size!r}"
         )
     if isinstance(size, numbers.Integral):
-        if size < 0:
-            raise ValueError(f"size must not be negative, got {size}")
+        if size < 1:
+            raise ValueError(
+                f"size must be at least 1 example, got {size}; pass None to keep every "
+                f"example that the categories allow"
+            )
         return int(size)
     if not 0 < size <= 1:
         raise ValueError(

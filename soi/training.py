@@ -41,6 +41,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 # emulates bf16 and autocast slows training down.
 _CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
+# Number of example ids that an error message shows.
+_IDS_IN_MESSAGE = 5
+
 
 @dataclass
 class TrainingConfig:
@@ -315,6 +318,35 @@ def _row_tasks(model, dataset: datasets.Dataset) -> list[str] | None:
     return tasks
 
 
+def _check_training_set(model, train: datasets.Dataset, row_tasks: list[str] | None) -> None:
+    """Reject repeated example ids and labels that the model has no output for."""
+    ids = pd.Index(train["example_id"])
+    if ids.has_duplicates:
+        repeated = ids[ids.duplicated()].unique()[:_IDS_IN_MESSAGE].tolist()
+        raise ValueError(
+            f"training set repeats {int(ids.duplicated().sum())} example ids, such as "
+            f"{repeated}; every example needs its own id to be followed across epochs. Load "
+            f"each source once, or give the copies new ids"
+        )
+
+    labels = np.asarray(train["label"], dtype=np.int64)
+    if row_tasks is None:
+        sizes = np.full(len(labels), _num_logits(model))
+    else:
+        task_sizes = {task: len(names) for task, names in model.task_labels.items()}
+        sizes = np.array([task_sizes[task] for task in row_tasks])
+    outside = (labels < 0) | (labels >= sizes)
+    if np.any(outside):
+        row = int(np.flatnonzero(outside)[0])
+        task = "" if row_tasks is None else f" of task {row_tasks[row]!r}"
+        raise ValueError(
+            f"label {int(labels[row])} of example {train[row]['example_id']!r}{task} is outside "
+            f"0..{int(sizes[row]) - 1}, the labels that the model has outputs for "
+            f"({int(outside.sum())} examples in all). Load the model with the data set's "
+            f"label names, or map the labels to ids in that range"
+        )
+
+
 def _data_loader(model_inputs, batch_sampler, collator) -> DataLoader:
     # Each new iterator of a DataLoader draws a seed from its generator. With the global
     # generator, that draw would shift the dropout masks of everything after it, so a
@@ -440,6 +472,36 @@ def _check_visits(visits: np.ndarray, config: TrainingConfig, distributed: bool)
         )
 
 
+def _check_diverged(
+    loss_sum: torch.Tensor, recorder: _Recorder, epoch: int, config, accelerator
+) -> None:
+    """Stop a run whose loss or recorded probabilities stopped being finite in ``epoch``.
+
+    Checking once per epoch costs one synchronisation instead of one per step. The
+    checkpoint of the previous epoch is kept, because this runs before the epoch's own.
+    With several processes the counts are summed over them, so that all stop together.
+    """
+    visited = recorder.visits[:, epoch] > 0
+    counts = torch.stack(
+        [
+            (~torch.isfinite(loss_sum)).sum(),
+            (torch.isnan(recorder.gold_prob[:, epoch]) & visited).sum(),
+        ]
+    )
+    if accelerator is not None:
+        counts = accelerator.reduce(counts, reduction="sum")
+    bad_losses, nan_cells = (int(count) for count in counts.tolist())
+    if bad_losses == 0 and nan_cells == 0:
+        return
+    raise ValueError(
+        f"training diverged in epoch {epoch + 1}: the loss is {float(loss_sum)} and "
+        f"{nan_cells} recorded examples have NaN probabilities, because the logits became "
+        f"NaN or infinite. Lower learning_rate (now {config.learning_rate}), use "
+        f"precision='fp32' (now {config.precision!r}), or check the model's weights for "
+        f"NaN values"
+    )
+
+
 def _label_names(model, dataset: datasets.Dataset) -> list[str] | dict[str, list[str]] | None:
     if isinstance(model, MultiTaskModel):
         return model.task_labels
@@ -505,6 +567,7 @@ def fine_tune(
     )
 
     row_tasks = _row_tasks(model, train)
+    _check_training_set(model, train, row_tasks)
     collator = Collator(tokenizer, row_tasks)
     model_inputs = tokenize(train, tokenizer, config.max_length)
     sampler = TaskBatchSampler(
@@ -628,6 +691,7 @@ def fine_tune(
             for rows, logits, labels in batches:
                 recorder.record(epoch, rows.to(device), logits, labels)
 
+        _check_diverged(loss_sum, recorder, epoch, config, accelerator)
         history.append(
             {
                 "epoch": epoch + 1,

@@ -190,7 +190,8 @@ def test_unknown_ranking_column_raises(table):
     [
         (1.5, ValueError, r"a fractional size must lie in \(0, 1\], got 1.5"),
         (0.0, ValueError, r"a fractional size must lie in \(0, 1\], got 0.0"),
-        (-1, ValueError, r"size must not be negative, got -1"),
+        (-1, ValueError, r"size must be at least 1 example, got -1"),
+        (0, ValueError, r"size must be at least 1 example, got 0; pass None"),
         ("10%", TypeError, r"size must be a count \(int\) or a fraction"),
         (True, TypeError, r"size must be a count \(int\) or a fraction"),
     ],
