@@ -484,6 +484,16 @@ def _plot_transitions(args: argparse.Namespace, ax: Any) -> None:
     source_name, target_name = _run_names([args.source, args.target], args.names)
     source = _categories_of(args.source, args.split, args.drop_incomplete)
     target = _categories_of(args.target, args.split, args.drop_incomplete)
+    if args.shared_ids:
+        # A single-setting run holds a subset of the multi-setting run's examples.
+        shared = source.index.intersection(target.index)
+        if len(shared) == 0:
+            raise ValueError(
+                f"{args.source} and {args.target} share no example ids; compare runs that "
+                f"trained on the same examples"
+            )
+        logger.info("Comparing the %d examples that both runs recorded", len(shared))
+        source, target = source.loc[shared], target.loc[shared]
     matrix = transition_matrix(
         source,
         target,
@@ -982,6 +992,7 @@ def command_summary(args: argparse.Namespace) -> None:
     for path in records:
         record = json.loads(path.read_text())
         accuracy = ", ".join(f"{k} {v:.3f}" for k, v in record["accuracy"].items())
+        accuracy = accuracy or "no evaluation sets"
         print(
             f"{path.parent}: {record['num_train_examples']} examples x "
             f"{record['training_config']['epochs']} epochs, {record['train_seconds']:.0f} s, "
@@ -1099,6 +1110,12 @@ def _add_plot_parser(commands: Any) -> None:
         "--names", metavar="SOURCE,TARGET",
         help="axis labels of the two runs, separated by a comma "
         "(default: the input file or folder names)",
+    )
+    transitions.add_argument(
+        "--shared-ids", action="store_true",
+        help="compare only the examples that both runs recorded, such as a single-source "
+        "run's examples inside a multi-source run (default: off, so differing id sets are "
+        "an error)",
     )
     common(transitions)
     plot.set_defaults(handler=command_plot)

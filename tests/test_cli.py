@@ -595,3 +595,36 @@ def test_train_offline_hub_id(capsys, tmp_path):
 
     assert_user_error(status, err, "could not load model 'nobody/no-such-model'")
     assert not (tmp_path / "run").exists()
+
+
+def test_plot_transitions_shared_ids(capsys, tmp_path):
+    full = pattern_dynamics()
+    full.save(tmp_path / "multi.parquet")
+    # The single-setting run holds half of the examples, as a single-source run does.
+    keep = np.arange(0, full.num_examples, 2)
+    subset = Dynamics(
+        example_ids=full.example_ids[keep], epochs=full.epochs, gold=full.gold[keep],
+        gold_prob=full.gold_prob[keep], predicted=full.predicted[keep],
+        logits=full.logits[keep], tags=full.tags.iloc[keep],
+    )
+    subset.save(tmp_path / "single.parquet")
+    output = tmp_path / "heatmap.png"
+    arguments = ["plot", "transitions", tmp_path / "single.parquet", tmp_path / "multi.parquet"]
+
+    status, _, err = run_cli(capsys, *arguments, "--output", output)
+    assert_user_error(status, err, "only in target")
+    assert not output.exists()
+
+    status, _, _ = run_cli(capsys, *arguments, "--shared-ids", "--output", output)
+    assert status == 0
+    assert output.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_plot_transitions_shared_ids_none_shared(capsys, tmp_path):
+    pattern_dynamics().save(tmp_path / "run.parquet")
+    pattern_dynamics(id_prefix="other-").save(tmp_path / "other.parquet")
+    status, _, err = run_cli(
+        capsys, "plot", "transitions", tmp_path / "run.parquet", tmp_path / "other.parquet",
+        "--shared-ids", "--output", tmp_path / "heatmap.png",
+    )
+    assert_user_error(status, err, "share no example ids")
