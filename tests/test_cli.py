@@ -600,7 +600,7 @@ def test_train_offline_hub_id(capsys, tmp_path):
 def test_plot_transitions_shared_ids(capsys, tmp_path):
     full = pattern_dynamics()
     full.save(tmp_path / "multi.parquet")
-    # The single-setting run holds half of the examples, as a single-source run does.
+    # The single-setting run contains half of the examples, as a single-source run does.
     keep = np.arange(0, full.num_examples, 2)
     subset = Dynamics(
         example_ids=full.example_ids[keep], epochs=full.epochs, gold=full.gold[keep],

@@ -263,7 +263,8 @@ def test_test_set_independent_of_train_size():
     small = train_test_split(data, 50, 40, seed=0)
     large = train_test_split(data, 200, 40, seed=0)
     assert small["test"]["example_id"] == large["test"]["example_id"]
-    assert len(small["train"]) == 50 and len(large["train"]) == 200
+    assert len(small["train"]) == 50
+    assert len(large["train"]) == 200
     assert set(large["train"]["example_id"]).isdisjoint(large["test"]["example_id"])
 
 

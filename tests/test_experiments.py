@@ -56,7 +56,7 @@ def test_changed_data_trains_again(tiny_model_dir, tmp_path):
 
 def test_unfinished_run_folder_is_not_loaded(tmp_path):
     (tmp_path / "toy").mkdir()
-    with pytest.raises(FileNotFoundError, match="holds no finished run"):
+    with pytest.raises(FileNotFoundError, match="contains no finished run"):
         load_run(tmp_path / "toy")
 
 
