@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.soi-installed
-CHAPTERS := multi_source
+CHAPTERS := multi_source multi_task multi_lingual two_stage summary
 EXECUTED := $(CHAPTERS:%=_build/papermill/%.ipynb)
 SOURCES := $(wildcard soi/*.py soi/starter/*)
 

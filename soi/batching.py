@@ -50,13 +50,35 @@ def _tokenize(dataset: datasets.Dataset, tokenizer, max_length: int) -> datasets
     pairs = "text_pair" in dataset.column_names
 
     def encode(batch):
-        encoded = tokenizer(
-            batch["text"],
-            batch["text_pair"] if pairs else None,
-            truncation=True,
-            max_length=max_length,
-        )
-        return dict(encoded)
+        texts = batch["text"]
+        second = batch["text_pair"] if pairs else [None] * len(texts)
+        # Tasks of single texts and of pairs can share a multi-task training set; the two
+        # kinds are tokenized apart and put back in order.
+        kinds = {
+            False: [i for i, pair in enumerate(second) if pair is None],
+            True: [i for i, pair in enumerate(second) if pair is not None],
+        }
+        encoded: dict[str, list] = {}
+        for has_pair, rows in kinds.items():
+            if not rows:
+                continue
+            part = tokenizer(
+                [texts[i] for i in rows],
+                [second[i] for i in rows] if has_pair else None,
+                truncation=True,
+                max_length=max_length,
+            )
+            for name, values in part.items():
+                column = encoded.setdefault(name, [None] * len(texts))
+                for row, value in zip(rows, values):
+                    column[row] = value
+        missing = [name for name, column in encoded.items() if any(v is None for v in column)]
+        if missing:
+            raise ValueError(
+                f"the tokenizer returns {missing} for pairs or for single texts only, so single "
+                f"texts and pairs cannot share one training set with it"
+            )
+        return encoded
 
     model_inputs = dataset.map(
         encode, batched=True, remove_columns=dataset.column_names, desc="Tokenizing"

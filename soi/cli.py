@@ -784,10 +784,17 @@ def _chapter_overrides(pairs: list[list[str]] | None, defaults: dict[str, object
 
 
 def _print_parameters(path: Path) -> None:
-    from soi.notebooks import read_parameter_cell, type_name
+    from soi.notebooks import profile_typed_defaults, read_parameter_cell, type_name
 
-    for parameter in read_parameter_cell(path):
-        print(f"{parameter.name}: {type_name(parameter.default)} = {parameter.default!r}")
+    parameters = read_parameter_cell(path)
+    typed, nullable = profile_typed_defaults(path, {p.name: p.default for p in parameters})
+    profile = typed.get("profile")
+    for parameter in parameters:
+        if parameter.name in nullable and typed[parameter.name] is not None:
+            value = typed[parameter.name]
+            print(f"{parameter.name}: {type_name(value)} = None ({profile} profile: {value!r})")
+        else:
+            print(f"{parameter.name}: {type_name(parameter.default)} = {parameter.default!r}")
         if parameter.comment:
             print(f"    {parameter.comment}")
 
@@ -797,7 +804,9 @@ def command_chapter(args: argparse.Namespace) -> int | None:
     try:
         from papermill import PapermillExecutionError
 
-        from soi.notebooks import check_parameters, read_parameters, run_chapter
+        from soi.notebooks import (
+            check_parameters, profile_typed_defaults, read_parameters, run_chapter,
+        )
     except ImportError as error:
         raise UsageError(
             f"soi chapter needs jupytext and papermill ({error}); install them with "
@@ -809,8 +818,10 @@ def command_chapter(args: argparse.Namespace) -> int | None:
         return None
     if args.output is None:
         raise UsageError("soi chapter needs OUTPUT, the executed .ipynb to write, or --list")
-    defaults = read_parameters(args.chapter)
-    overrides = check_parameters(defaults, _chapter_overrides(args.parameter, defaults))
+    defaults, nullable = profile_typed_defaults(args.chapter, read_parameters(args.chapter))
+    overrides = check_parameters(
+        defaults, _chapter_overrides(args.parameter, defaults), nullable
+    )
     if args.log_output:
         # The root logger is at WARNING unless --verbose; papermill logs cell output at INFO.
         logging.getLogger("papermill").setLevel(logging.INFO)

@@ -262,8 +262,8 @@ def read_parameters(path: str | os.PathLike[str]) -> dict[str, object]:
 
     Examples
     --------
-    >>> read_parameters(Path(__file__).parents[1] / "book" / "multi_source.md")["epochs"]
-    5
+    >>> read_parameters(Path(__file__).parents[1] / "book" / "multi_source.md")["profile"]
+    'cpu'
     """
     return {parameter.name: parameter.default for parameter in read_parameter_cell(path)}
 
@@ -325,7 +325,9 @@ def _checked_value(expected: object, value: object, what: str) -> object:
 
 
 def check_parameters(
-    defaults: Mapping[str, object], overrides: Mapping[str, object]
+    defaults: Mapping[str, object],
+    overrides: Mapping[str, object],
+    nullable: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, object]:
     """Check new values for a chapter's parameters against the defaults.
 
@@ -335,6 +337,9 @@ def check_parameters(
         The chapter's parameters and default values, as :func:`read_parameters` returns.
     overrides : mapping of str to object
         New values by parameter name.
+    nullable : set of str
+        Parameters that also accept None, such as those whose value comes from a profile
+        when left at None (see :func:`profile_typed_defaults`).
 
     Returns
     -------
@@ -370,6 +375,9 @@ def check_parameters(
             )
         default = defaults[name]
         what = f"parameter {name!r}"
+        if value is None and name in nullable:
+            checked[name] = value
+            continue
         value = _checked_value(default, value, what)
         if isinstance(default, (list, tuple)) and default:
             element_type = _element_type(default)
@@ -381,6 +389,37 @@ def check_parameters(
                 )
         checked[name] = value
     return checked
+
+
+def profile_typed_defaults(
+    path: str | os.PathLike[str], defaults: Mapping[str, object]
+) -> tuple[dict[str, object], set[str]]:
+    """Give the None parameters of a chapter with a profile the type of the profile's value.
+
+    The chapters of :mod:`soi.profiles` leave most parameters at None, which takes the
+    value of the chosen profile. For checking new values, each such None is replaced by
+    the value of the chapter's default profile, so that ``epochs`` must still be an int.
+
+    Returns
+    -------
+    defaults : dict
+        The defaults used for checking.
+    nullable : set of str
+        The parameters that were None, which also accept None.
+    """
+    from soi.profiles import PROFILES
+
+    chapter = Path(path).stem
+    profile = defaults.get("profile")
+    if chapter not in PROFILES or profile not in PROFILES[chapter]:
+        return dict(defaults), set()
+    values = PROFILES[chapter][profile]
+    typed = {
+        name: values[name] if default is None and values.get(name) is not None else default
+        for name, default in defaults.items()
+    }
+    nullable = {name for name, default in defaults.items() if default is None}
+    return typed, nullable
 
 
 def parse_value(text: str, default: object = None) -> object:
@@ -481,7 +520,8 @@ def run_chapter(
         raise FileNotFoundError(f"working folder {folder} does not exist; give an existing cwd")
     notebook = read_notebook(path)
     defaults = {parameter.name: parameter.default for parameter in _parameters_of(notebook, path)}
-    checked = check_parameters(defaults, parameters or {})
+    typed, nullable = profile_typed_defaults(path, defaults)
+    checked = check_parameters(typed, parameters or {}, nullable)
 
     created = [parent for parent in (output_path.parent, *output_path.parent.parents)
                if not parent.exists()]
@@ -511,3 +551,36 @@ def run_chapter(
         raise
     logger.info("Wrote the executed chapter to %s", output_path)
     return output_path
+
+
+def data_notice(starter_messages: list[str], notes: list[str] | tuple[str, ...] = ()) -> str:
+    """Return a MyST warning box listing starter sets in use and other data notes.
+
+    A chapter displays it with ``IPython.display.Markdown``, so that a rendered page says
+    plainly when a starter set stood in for real data. Returns an empty string when there
+    is nothing to say.
+
+    Examples
+    --------
+    >>> print(data_notice(["starter set 'a' standing in for 'b'"]))
+    :::{warning}
+    A bundled starter set stood in for each data set below, which soi could not find.
+    Numbers computed on a starter set are not results on the real data.
+    <BLANKLINE>
+    - starter set 'a' standing in for 'b'
+    :::
+    >>> data_notice([])
+    ''
+    """
+    parts = []
+    if starter_messages:
+        parts.append(
+            "A bundled starter set stood in for each data set below, which soi could not "
+            "find.\nNumbers computed on a starter set are not results on the real data.\n\n"
+            + "\n".join(f"- {message}" for message in starter_messages)
+        )
+    if notes:
+        parts.append("\n".join(f"- {note}" for note in notes))
+    if not parts:
+        return ""
+    return ":::{warning}\n" + "\n\n".join(parts) + "\n:::"

@@ -37,6 +37,8 @@ MRPC are ``"<name>:<split>:<row>"`` from files and hub alike, and MASSIVE is
 
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import logging
 import os
@@ -83,6 +85,32 @@ _TRUE_VALUES = {"1", "ON", "YES", "TRUE"}
 
 class StarterDataWarning(UserWarning):
     """Warning that a registered data set was unavailable and a bundled starter set replaced it."""
+
+
+@contextlib.contextmanager
+def recorded_starter_warnings():
+    """Collect the :class:`StarterDataWarning` messages raised inside the block.
+
+    Chapters show them in their output, where a reader sees them. Other warnings are
+    issued again unchanged when the block ends.
+
+    Examples
+    --------
+    >>> with recorded_starter_warnings() as messages:
+    ...     warnings.warn("starter set used", StarterDataWarning)
+    >>> messages
+    ['starter set used']
+    """
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield messages
+    for item in caught:
+        if issubclass(item.category, StarterDataWarning):
+            if str(item.message) not in messages:
+                messages.append(str(item.message))
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def get_data_home(data_home: str | Path | None = None) -> Path:

@@ -52,7 +52,8 @@ class TrainingConfig:
     Parameters
     ----------
     epochs : int
-        Passes over the training set; categories need at least 2.
+        Passes over the training set; categories need at least 2. With ``max_steps`` it
+        is an upper bound.
     batch_size : int
         Training examples per optimizer step.
     eval_batch_size : int
@@ -93,6 +94,13 @@ class TrainingConfig:
     checkpoint_every_steps : int
         With a checkpoint folder, also save a checkpoint every this many optimizer steps
         within an epoch; 0 saves at epoch ends only.
+    max_steps : int
+        Stop after this many optimizer steps in all, even within an epoch; 0 sets no
+        limit. The linear schedule then decays to 0 over ``min(steps per epoch * epochs,
+        max_steps)`` steps. The dynamics keep only the epochs that started, and with
+        ``capture="train_pass"`` the examples that an epoch cut short never reached are
+        recorded as missing in it (NaN probability, prediction
+        :data:`soi.dynamics.MISSING_PREDICTION`).
     progress : bool
         Show tqdm progress bars.
     """
@@ -115,6 +123,7 @@ class TrainingConfig:
     group_by_length: bool = False
     drop_last: bool = False
     checkpoint_every_steps: int = 0
+    max_steps: int = 0
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -132,6 +141,14 @@ class TrainingConfig:
             raise ValueError(
                 f"checkpoint_every_steps must be an integer of at least 0, got "
                 f"{self.checkpoint_every_steps!r}"
+            )
+        if (
+            not isinstance(self.max_steps, int) or isinstance(self.max_steps, bool)
+            or self.max_steps < 0
+        ):
+            raise ValueError(
+                f"max_steps must be an integer of at least 0, got {self.max_steps!r}; pass 0 "
+                f"to train for all epochs or a positive number of optimizer steps"
             )
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
@@ -204,7 +221,8 @@ class TrainingResult:
     """Output of one fine-tuning run.
 
     ``visits[i, e]`` counts how often training example i was recorded in epoch e. After a
-    complete single-process run it is 1 everywhere.
+    complete single-process run it is 1 everywhere. ``history`` has one entry per epoch
+    that started, with its optimizer ``steps`` and the ``examples`` of those steps.
     """
 
     dynamics: Dynamics
@@ -218,7 +236,7 @@ class TrainingResult:
 
     @property
     def examples_per_second(self) -> float:
-        return self.dynamics.num_examples * self.dynamics.num_epochs / self.train_seconds
+        return sum(h["examples"] for h in self.history) / self.train_seconds
 
 
 def _optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -439,7 +457,9 @@ def _distributed_accelerator(multitask: bool, device: str):
 
 def _check_resumable(state: dict, config: TrainingConfig, train, folder) -> None:
     """Reject a checkpoint made with another configuration or other training data."""
-    saved = {k: v for k, v in state["config"].items() if k != "progress"}
+    # A checkpoint from before an option existed was made with that option's default.
+    defaults = TrainingConfig().to_dict()
+    saved = {k: v for k, v in (defaults | state["config"]).items() if k != "progress"}
     current = {k: v for k, v in config.to_dict().items() if k != "progress"}
     if saved != current:
         changed = sorted(k for k in current if saved.get(k) != current[k])
@@ -460,8 +480,14 @@ def _num_logits(model) -> int:
     return model.config.num_labels
 
 
-def _check_visits(visits: np.ndarray, config: TrainingConfig, distributed: bool) -> None:
-    """Check that every (example, epoch) cell was recorded as the sampler promises."""
+def _check_visits(
+    visits: np.ndarray, config: TrainingConfig, distributed: bool, cut_short: bool = False
+) -> None:
+    """Check that every (example, epoch) cell was recorded as the sampler promises.
+
+    ``cut_short`` is True when ``max_steps`` stopped the last epoch of ``visits`` before its
+    last batch. With ``train_pass`` capture, that epoch may then leave examples unvisited.
+    """
     if config.capture == "none":
         return
     if config.capture == "epoch_end" or not config.drop_last:
@@ -469,6 +495,9 @@ def _check_visits(visits: np.ndarray, config: TrainingConfig, distributed: bool)
         wrong = visits < 1 if distributed else visits != 1
     else:
         wrong = visits > 1 if not distributed else np.zeros_like(visits, dtype=bool)
+    if cut_short and config.capture == "train_pass" and visits.shape[1]:
+        last = visits[:, -1]
+        wrong[:, -1] = last > 1 if not distributed else np.zeros_like(last, dtype=bool)
     if wrong.any():
         raise RuntimeError(
             f"{int(wrong.sum())} (example, epoch) cells were recorded an unexpected number "
@@ -485,6 +514,7 @@ def _check_diverged(
     checkpoint of the previous epoch is kept, because this runs before the epoch's own.
     With several processes the counts are summed over them, so that all stop together.
     """
+    # Cells left unvisited by drop_last or by max_steps keep their NaN on purpose.
     visited = recorder.visits[:, epoch] > 0
     counts = torch.stack(
         [
@@ -590,7 +620,10 @@ def fine_tune(
     optimizer = _optimizer(model, config)
     if accelerator is not None:
         model, optimizer = accelerator.prepare(model, optimizer)
-    total_steps = len(loader) * config.epochs
+    steps_per_epoch = len(loader)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps
     )
@@ -631,13 +664,21 @@ def fine_tune(
             },
         )
 
+    def out_of_steps() -> bool:
+        return config.max_steps > 0 and global_step >= config.max_steps
+
+    # Optimizer steps taken so far, counting those of a resumed checkpoint.
+    global_step = sum(h.get("steps", steps_per_epoch) for h in history) + first_step
     start = time.perf_counter()
     for epoch in range(first_epoch, config.epochs):
+        if out_of_steps():
+            break
         model.train()
         sampler.set_epoch(epoch)
         epoch_start = time.perf_counter()
         resuming = epoch == first_epoch and first_step > 0
         loss_sum = torch.full((), resumed_loss if resuming else 0.0, device=device)
+        epoch_steps, epoch_examples = 0, 0
         bar = tqdm(
             loader, desc=f"Epoch {epoch + 1}/{config.epochs}",
             disable=not (config.progress and is_main),
@@ -645,6 +686,8 @@ def fine_tune(
         for step, batch in enumerate(bar):
             # A resumed epoch replays its order and skips the steps already taken.
             if resuming and step < first_step:
+                epoch_steps += 1
+                epoch_examples += len(batch["row"])
                 continue
             rows = batch.pop("row").to(device)
             labels = batch.pop("labels").to(device)
@@ -672,13 +715,24 @@ def fine_tune(
             optimizer.zero_grad(set_to_none=True)
 
             loss_sum += loss.detach() * len(rows)
+            global_step += 1
+            epoch_steps += 1
+            epoch_examples += len(rows)
             if config.progress and step % 10 == 0:
                 bar.set_postfix(loss=f"{loss.item():.4f}")
             every = config.checkpoint_every_steps
             if checkpoint_dir is not None and every and (step + 1) % every == 0:
                 if step + 1 < len(loader):
                     checkpoint(epoch, step + 1, float(loss_sum))
+            if out_of_steps():
+                break
+        bar.close()
         train_seconds = time.perf_counter() - epoch_start
+        if epoch_steps < steps_per_epoch:
+            logger.info(
+                "Stopping in epoch %d after %d of its %d steps: max_steps=%d reached",
+                epoch + 1, epoch_steps, steps_per_epoch, config.max_steps,
+            )
 
         # Capture in eval mode over the whole training set with the epoch's final weights.
         if config.capture == "epoch_end":
@@ -699,10 +753,12 @@ def fine_tune(
         history.append(
             {
                 "epoch": epoch + 1,
-                "loss": float(loss_sum) / len(train),
+                "steps": epoch_steps,
+                "examples": epoch_examples,
+                "loss": float(loss_sum) / max(epoch_examples, 1),
                 "train_seconds": train_seconds,
                 "seconds": time.perf_counter() - epoch_start,
-                "examples_per_second": len(train) / train_seconds,
+                "examples_per_second": epoch_examples / train_seconds,
             }
         )
         logger.info("Epoch %d: %s", epoch + 1, history[-1])
@@ -713,14 +769,18 @@ def fine_tune(
     if accelerator is not None:
         recorder.merge_processes(accelerator)
         model = accelerator.unwrap_model(model)
-    visits = recorder.visits.cpu().numpy()
-    _check_visits(visits, config, distributed=accelerator is not None)
+    # Epochs that max_steps never started are left out of the dynamics.
+    num_epochs = len(history)
+    cut_short = num_epochs > 0 and history[-1].get("steps", steps_per_epoch) < steps_per_epoch
+    visits = recorder.visits[:, :num_epochs].cpu().numpy()
+    _check_visits(visits, config, distributed=accelerator is not None, cut_short=cut_short)
 
     run_record = {
         "training_config": config.to_dict(),
         "precision": precision,
         "device": str(device),
         "num_processes": num_shards,
+        "optimizer_steps": global_step,
         "label_names": _label_names(model, train),
         "versions": collect_versions(),
         **(metadata or {}),
@@ -728,11 +788,11 @@ def fine_tune(
     tag_columns = [tag for tag in TAG_COLUMNS if tag in train.column_names]
     dynamics = Dynamics(
         example_ids=np.asarray(train["example_id"], dtype=object),
-        epochs=np.arange(1, config.epochs + 1),
+        epochs=np.arange(1, num_epochs + 1),
         gold=np.asarray(train["label"]),
-        gold_prob=recorder.gold_prob.cpu().numpy(),
-        predicted=recorder.predicted.cpu().numpy(),
-        logits=None if recorder.logits is None else recorder.logits.cpu().numpy(),
+        gold_prob=recorder.gold_prob[:, :num_epochs].cpu().numpy(),
+        predicted=recorder.predicted[:, :num_epochs].cpu().numpy(),
+        logits=None if recorder.logits is None else recorder.logits[:, :num_epochs].cpu().numpy(),
         tags=train.select_columns(tag_columns).to_pandas() if tag_columns else pd.DataFrame(),
         metadata=run_record,
     )

@@ -139,7 +139,7 @@ def test_read_parameters_annotated_assignment(tmp_path):
 def test_real_chapter_parameters_documented():
     parameters = read_parameter_cell(ROOT / "book" / "multi_source.md")
 
-    assert [p.name for p in parameters][:3] == ["model_name", "sources", "ood_sources"]
+    assert [p.name for p in parameters][:4] == ["profile", "model_name", "sources", "ood_sources"]
     assert all(p.comment for p in parameters), [p.name for p in parameters if not p.comment]
 
 
@@ -397,7 +397,10 @@ def test_cli_chapter_list_real_chapter(capsys):
     status, out, _ = run_cli(capsys, "chapter", ROOT / "book" / "multi_source.md", "--list")
 
     assert status == 0
-    assert "epochs: int = 5\n    training epochs; the categories need at least 2\n" in out
+    assert (
+        "epochs: int = None (cpu profile: 5)\n    training epochs; the categories need at least 2\n"
+        in out
+    )
 
 
 @pytest.mark.parametrize(
@@ -435,3 +438,17 @@ def test_cli_chapter_needs_output(capsys, chapter):
 
     assert status == cli.EXIT_USAGE
     assert "needs OUTPUT" in err
+
+
+@pytest.mark.parametrize("chapter", ["multi_source", "multi_task", "multi_lingual"])
+def test_profile_parameters_keep_their_types(capsys, chapter, tmp_path):
+    # A parameter left at None in the chapter still takes only values of its profile's type.
+    output = tmp_path / "out.ipynb"
+
+    status, _, err = run_cli(
+        capsys, "chapter", ROOT / "book" / f"{chapter}.md", output, "-p", "epochs", "five"
+    )
+
+    assert status == cli.EXIT_USAGE
+    assert "parameter 'epochs' expects a value of type int" in err
+    assert not output.exists()

@@ -176,3 +176,95 @@ def test_bf16_and_fp32_capture_agree(tiny_model_dir):
     assert bf16.gold_prob.dtype == np.float32
     agreement = (fp32.correct == bf16.correct).mean()
     assert agreement >= 0.95, f"correctness agrees on {agreement:.1%} of (example, epoch) cells"
+
+
+def test_max_steps_stops_within_an_epoch(tiny_model_dir, monkeypatch):
+    import soi.training
+    from soi.dynamics import MISSING_PREDICTION
+
+    schedules = []
+    linear_schedule = soi.training.get_linear_schedule_with_warmup
+
+    def recording_schedule(optimizer, warmup_steps, total_steps):
+        schedules.append((warmup_steps, total_steps))
+        return linear_schedule(optimizer, warmup_steps, total_steps)
+
+    monkeypatch.setattr(soi.training, "get_linear_schedule_with_warmup", recording_schedule)
+    # 10 examples in batches of 4 take 3 steps per epoch, so step 4 is the first of epoch 2.
+    train = toy_dataset(10)
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS)
+    result = fine_tune(model, tokenizer, train, tiny_config(epochs=3, max_steps=4))
+    dyn = result.dynamics
+
+    assert schedules == [(1, 4)]
+    assert [h["steps"] for h in result.history] == [3, 1]
+    assert [h["examples"] for h in result.history] == [10, 4]
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    assert dyn.epochs.tolist() == [1, 2]
+    assert result.visits.shape == (10, 2)
+    assert (result.visits[:, 0] == 1).all()
+    assert result.visits[:, 1].sum() == 4
+    assert set(result.visits[:, 1].tolist()) == {0, 1}
+    unvisited = result.visits[:, 1] == 0
+    assert np.isnan(dyn.gold_prob[unvisited, 1]).all()
+    assert not np.isnan(dyn.gold_prob[~unvisited, 1]).any()
+    assert (dyn.predicted[unvisited, 1] == MISSING_PREDICTION).all()
+    assert dyn.metadata["optimizer_steps"] == 4
+    assert result.examples_per_second > 0
+
+
+def test_max_steps_at_epoch_boundary(tiny_model_dir):
+    train = toy_dataset(10)
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS)
+    result = fine_tune(model, tokenizer, train, tiny_config(epochs=3, max_steps=6))
+
+    assert [h["steps"] for h in result.history] == [3, 3]
+    assert result.dynamics.epochs.tolist() == [1, 2]
+    assert (result.visits == 1).all()
+    assert result.dynamics.recorded.all()
+
+
+def test_max_steps_beyond_epochs_is_unused(tiny_model_dir):
+    train = toy_dataset(10)
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS, seed=3)
+    limited = fine_tune(model, tokenizer, train, tiny_config(seed=3, max_steps=100))
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS, seed=3)
+    unlimited = fine_tune(model, tokenizer, train, tiny_config(seed=3))
+
+    assert [h["steps"] for h in limited.history] == [3, 3]
+    assert limited.dynamics.metadata["optimizer_steps"] == 6
+    np.testing.assert_array_equal(limited.dynamics.gold_prob, unlimited.dynamics.gold_prob)
+
+
+def test_max_steps_epoch_end_records_all(tiny_model_dir):
+    train = toy_dataset(10)
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS)
+    config = tiny_config(epochs=3, max_steps=4, capture="epoch_end")
+    result = fine_tune(model, tokenizer, train, config)
+
+    assert [h["steps"] for h in result.history] == [3, 1]
+    assert (result.visits == 1).all()
+    assert result.dynamics.recorded.all()
+
+
+@pytest.mark.parametrize("max_steps", [-1, 2.5, True, "10"])
+def test_config_rejects_bad_max_steps(max_steps):
+    import re
+
+    message = f"max_steps must be an integer of at least 0, got {max_steps!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainingConfig(max_steps=max_steps)
+
+
+def test_max_steps_survives_resume(tiny_model_dir, tmp_path):
+    train = toy_dataset(10)
+    config = tiny_config(epochs=3, max_steps=4)
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS)
+    first = fine_tune(model, tokenizer, train, config, checkpoint_dir=tmp_path)
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), LABELS)
+    resumed = fine_tune(model, tokenizer, train, config, checkpoint_dir=tmp_path)
+
+    assert [h["steps"] for h in resumed.history] == [3, 1]
+    assert resumed.dynamics.metadata["optimizer_steps"] == 4
+    np.testing.assert_array_equal(resumed.visits, first.visits)
+    np.testing.assert_array_equal(resumed.dynamics.gold_prob, first.dynamics.gold_prob)
