@@ -216,13 +216,15 @@ def multi_task(
     return Comparison("multi_task", names, runs, eval_sets, ood_names, loaded, notes)
 
 
-def parallel_select(dataset: datasets.Dataset, keys: Sequence[str], what: str) -> datasets.Dataset:
+def parallel_select(
+    dataset: datasets.Dataset, keys: Sequence[str], description: str
+) -> datasets.Dataset:
     """Return the rows of ``dataset`` whose :func:`soi.data.example_key` is in ``keys``, in order."""
     position = {example_key(i): row for row, i in enumerate(dataset["example_id"])}
     missing = [key for key in keys if key not in position]
     if missing:
         raise ValueError(
-            f"{what} lacks {len(missing)} of the {len(keys)} utterance ids of the first "
+            f"{description} lacks {len(missing)} of the {len(keys)} utterance ids of the first "
             f"language, such as {missing[:3]}; the languages must be parallel copies of one "
             f"data set (the same MASSIVE release, or the starter sets of every language)"
         )

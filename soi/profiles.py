@@ -1,13 +1,14 @@
-"""Named sets of chapter settings: one that runs on a laptop CPU, one at the paper's scale.
+"""Named sets of chapter settings: ``cpu`` for a CPU, ``paper`` for the setup of the SOI paper.
 
 Every chapter's parameters cell has a ``profile`` parameter and leaves the other settings at
-None; :func:`resolve_profile` fills each None from the profile, so that any parameter given
-to papermill still wins over its profile.
+None. :func:`resolve_profile` fills each None from the profile, so any parameter given to
+papermill still wins over its profile.
 
 ``cpu`` runs every chapter in minutes on a CPU, offline, with the embedded models and small
-samples. ``paper`` mirrors the setups of the SOI paper: bert-base-uncased for English,
-xlm-roberta-base for the multilingual chapter, 10 epochs, inputs of up to 128 tokens and the
-full data sets. It needs a GPU and the Hugging Face hub (or the data sets in the data home).
+samples. ``paper`` follows the setup of Vassef et al., "SOI Matters" (MRL 2025):
+bert-base-uncased for English, xlm-roberta-base for the multilingual chapter, 10 epochs,
+inputs of up to 128 tokens and the full data sets. It needs a GPU and the Hugging Face hub,
+or the data sets in the data home.
 """
 
 from __future__ import annotations
