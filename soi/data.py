@@ -528,15 +528,63 @@ def train_test_split(
     """Split off a stratified test set of ``test_size`` and a training set of ``train_size``.
 
     The test set is drawn first, so changing ``train_size`` never changes the test set.
+    Pairs that share their first text (``text``, such as an RTE premise with several
+    hypotheses) stay in one split, so a model cannot score a test pair by recalling a
+    training pair with the same premise. Such a test set can fall short of ``test_size`` by
+    fewer examples than the largest group has.
     """
     if test_size < 1 or test_size >= len(dataset):
         raise ValueError(
             f"test_size={test_size} must be between 1 and {len(dataset) - 1} for "
             f"{len(dataset)} examples"
         )
-    parts = dataset.train_test_split(test_size=test_size, stratify_by_column="label", seed=seed)
-    train = stratified_sample(parts["train"], train_size, seed)
-    return datasets.DatasetDict({"train": train, "test": parts["test"]})
+    groups = None
+    if "text_pair" in dataset.column_names:
+        groups, _ = pd.factorize(pd.Series(dataset["text"]))
+        if len(set(groups)) == len(groups):
+            groups = None
+    if groups is None:
+        parts = dataset.train_test_split(
+            test_size=test_size, stratify_by_column="label", seed=seed
+        )
+        pool, test = parts["train"], parts["test"]
+    else:
+        test_rows = _grouped_test_rows(np.asarray(dataset["label"]), groups, test_size, seed)
+        chosen = np.zeros(len(dataset), dtype=bool)
+        chosen[test_rows] = True
+        test = dataset.select(np.flatnonzero(chosen))
+        pool = dataset.select(np.flatnonzero(~chosen))
+    train = stratified_sample(pool, train_size, seed)
+    return datasets.DatasetDict({"train": train, "test": test})
+
+
+def _grouped_test_rows(
+    labels: np.ndarray, groups: np.ndarray, test_size: int, seed: int
+) -> np.ndarray:
+    """Draw whole groups at random until the test set has ``test_size`` rows.
+
+    Each label is capped at its share of ``test_size``, rounded up, so the test set keeps
+    the label proportions of the data set as closely as whole groups allow.
+    """
+    values, counts = np.unique(labels, return_counts=True)
+    caps = dict(zip(values, np.ceil(counts / len(labels) * test_size).astype(int)))
+    taken = dict.fromkeys(values, 0)
+    rows_of = pd.Series(np.arange(len(labels))).groupby(groups).apply(list)
+    order = np.random.default_rng(seed).permutation(len(rows_of))
+    chosen: list[int] = []
+    for position in order:
+        rows = rows_of.iloc[position]
+        if len(chosen) + len(rows) > test_size:
+            continue
+        group_counts = pd.Series(labels[rows]).value_counts()
+        if any(taken[label] + count > caps[label] for label, count in group_counts.items()):
+            continue
+        chosen += rows
+        for label, count in group_counts.items():
+            taken[label] += count
+        if len(chosen) == test_size:
+            break
+    return np.sort(np.asarray(chosen, dtype=int))
 
 
 # --- Sources that ship inside PyPI packages --------------------------------------------

@@ -230,9 +230,9 @@ def run_setting(
     train : datasets.Dataset or dict of str to datasets.Dataset
         Training set as returned by :func:`soi.data.load_source`. A dict of training sets
         keyed by task trains a :class:`soi.heads.MultiTaskModel` with one head per task,
-        even for a single task; the sets are concatenated with
-        :func:`soi.heads.concatenate_tasks`. The examples of every evaluation set must then
-        belong to those tasks.
+        even for a single task. The sets are concatenated with
+        :func:`soi.heads.concatenate_tasks`, and the examples of every evaluation set must
+        then belong to those tasks.
     config : TrainingConfig
     eval_sets : dict of str to datasets.Dataset
         Sets to evaluate after training, keyed by the name shown in tables.
@@ -244,7 +244,7 @@ def run_setting(
         :func:`load_run_model`). A saved run without weights is trained again.
     init_from : str or Path, optional
         Folder of a saved run whose fine-tuned weights are trained further, instead of the
-        pretrained ``model_name``; the run key includes that run's key, so a changed first
+        pretrained ``model_name``. The run key includes that run's key, so a changed first
         stage trains this run again.
     """
     from soi.heads import concatenate_tasks, load_multitask_model

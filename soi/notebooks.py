@@ -556,8 +556,8 @@ def run_chapter(
 def data_notice(starter_messages: list[str], notes: list[str] | tuple[str, ...] = ()) -> str:
     """Return a MyST warning box listing starter sets in use and other data notes.
 
-    A chapter displays it with ``IPython.display.Markdown``, so that a rendered page says
-    plainly when a starter set stood in for real data. Returns an empty string when there
+    A chapter displays it with ``IPython.display.Markdown``, so that a rendered page states
+    plainly when a starter set replaced real data. Returns an empty string when there
     is nothing to say.
 
     Examples

@@ -129,18 +129,18 @@ def test_multi_lingual_languages_are_parallel(executed):
 @pytest.mark.parametrize("chapter", ["multi_task", "multi_lingual"])
 def test_starter_sets_are_announced_in_the_output(executed, chapter):
     _, notebooks = executed
-    shown = "".join(
+    markdown = "".join(
         "".join(o["data"]["text/markdown"]) for o in outputs(notebooks[chapter], "text/markdown")
     )
-    assert ":::{warning}" in shown
-    assert "starter set" in shown
+    assert ":::{warning}" in markdown
+    assert "starter set" in markdown
 
 
 def test_two_stage_reuses_the_multi_source_run(executed):
     folder, notebooks = executed
     stage1 = folder / "runs" / "multi_source" / "multi_source"
     assert (stage1 / "model" / "config.json").is_file()
-    # Only the comparison chapter trained stage 1: the chapter's table says it was loaded.
+    # Only the comparison chapter trained stage 1, so the chapter's table shows it as loaded.
     cells = json.loads(notebooks["two_stage"].read_text())["cells"]
     stage1_table = next(
         "".join(o["data"]["text/plain"]) for c in cells for o in c.get("outputs", [])

@@ -2,6 +2,7 @@ import collections
 import csv
 
 import datasets
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -266,6 +267,46 @@ def test_test_set_independent_of_train_size():
     assert len(small["train"]) == 50
     assert len(large["train"]) == 200
     assert set(large["train"]["example_id"]).isdisjoint(large["test"]["example_id"])
+
+
+def pair_frame(num_premises, seed=0):
+    """Pairs in groups of 1 to 4 hypotheses per premise, with mixed labels in a group."""
+    rng = np.random.default_rng(seed)
+    rows = {"example_id": [], "text": [], "text_pair": [], "label": []}
+    for premise in range(num_premises):
+        for hypothesis in range(int(rng.integers(1, 5))):
+            rows["example_id"].append(f"pairs:{premise}-{hypothesis}")
+            rows["text"].append(f"premise {premise}")
+            rows["text_pair"].append(f"hypothesis {hypothesis}")
+            rows["label"].append(int(rng.integers(2)))
+    features = datasets.Features({
+        "example_id": datasets.Value("string"), "text": datasets.Value("string"),
+        "text_pair": datasets.Value("string"), "label": datasets.ClassLabel(names=["no", "yes"]),
+    })
+    return datasets.Dataset.from_dict(rows, features=features)
+
+
+def test_split_keeps_premise_groups_together():
+    data = pair_frame(120)
+    parts = train_test_split(data, None, 60, seed=1)
+    train_premises = set(parts["train"]["text"])
+    test_premises = set(parts["test"]["text"])
+    assert train_premises.isdisjoint(test_premises)
+    assert 60 - 3 <= len(parts["test"]) <= 60
+    assert len(parts["train"]) + len(parts["test"]) == len(data)
+    share = np.mean(data["label"])
+    assert abs(np.mean(parts["test"]["label"]) - share) < 0.1
+
+
+def test_grouped_split_reproducible_with_seed():
+    data = pair_frame(80)
+    first = train_test_split(data, 40, 30, seed=5)
+    again = train_test_split(data, 40, 30, seed=5)
+    other = train_test_split(data, 40, 30, seed=6)
+    assert first["test"]["example_id"] == again["test"]["example_id"]
+    assert first["train"]["example_id"] == again["train"]["example_id"]
+    assert first["test"]["example_id"] != other["test"]["example_id"]
+    assert len(first["train"]) == 40
 
 
 def test_test_size_out_of_range():
