@@ -151,7 +151,7 @@ def multi_task(
     ood : mapping of str to str
         Registered OOD data set of each task; tasks may be left out. An OOD set that
         resolves to the same data as the task's training data (a starter set standing in
-        for both) is left out, and a note says so.
+        for both) is left out, and a note records it.
     train_per_task, test_per_task, ood_per_task : int or None
         Sizes of the stratified samples; None takes the whole training data.
     seed : int
@@ -171,8 +171,8 @@ def multi_task(
     unknown = sorted(set(ood) - set(names))
     if unknown:
         raise ValueError(
-            f"ood names task {unknown[0]!r}, which is not among the tasks {names}; use the "
-            f"same task names as the tasks parameter"
+            f"ood contains task {unknown[0]!r}, which is not among the tasks {names}. Use "
+            f"the task names of the tasks parameter"
         )
     splits = load_splits(list(tasks.values()), train_per_task, test_per_task, seed, data_home)
     train, eval_sets, loaded, notes, ood_names = {}, {}, {}, [], []
@@ -249,7 +249,7 @@ def multi_lingual(
     ------
     ValueError
         When the languages' data sets are not parallel: different label names, or ids
-        missing from a language, as when a starter set stands in for only some languages.
+        missing from a language, as when a starter set replaces only some languages.
     """
     from soi.registry import load_registered
 
@@ -264,10 +264,10 @@ def multi_lingual(
         other = full[lang].features["label"].names
         if other != label_names:
             raise ValueError(
-                f"language {lang!r} ({_source_of(full[lang])}) has {len(other)} labels and "
-                f"{first!r} ({_source_of(full[first])}) has {len(label_names)} others; every "
-                f"language must come from the same parallel data set. Put all of "
-                f"{list(languages.values())} in the data home, or none"
+                f"languages {first!r} ({_source_of(full[first])}) and {lang!r} "
+                f"({_source_of(full[lang])}) have different labels ({len(label_names)} and "
+                f"{len(other)}), but every language must come from the same parallel data set. "
+                f"Put all of {list(languages.values())} in the data home, or none"
             )
     reference = train_test_split(full[first], train_per_language, test_per_language, seed)
     train_keys = [example_key(i) for i in reference["train"]["example_id"]]

@@ -568,7 +568,7 @@ def _grouped_test_rows(
     """
     values, counts = np.unique(labels, return_counts=True)
     caps = dict(zip(values, np.ceil(counts / len(labels) * test_size).astype(int)))
-    taken = dict.fromkeys(values, 0)
+    taken_per_label = dict.fromkeys(values, 0)
     rows_of = pd.Series(np.arange(len(labels))).groupby(groups).apply(list)
     order = np.random.default_rng(seed).permutation(len(rows_of))
     chosen: list[int] = []
@@ -577,11 +577,11 @@ def _grouped_test_rows(
         if len(chosen) + len(rows) > test_size:
             continue
         group_counts = pd.Series(labels[rows]).value_counts()
-        if any(taken[label] + count > caps[label] for label, count in group_counts.items()):
+        if any(taken_per_label[label] + count > caps[label] for label, count in group_counts.items()):
             continue
         chosen += rows
         for label, count in group_counts.items():
-            taken[label] += count
+            taken_per_label[label] += count
         if len(chosen) == test_size:
             break
     return np.sort(np.asarray(chosen, dtype=int))

@@ -260,9 +260,9 @@ def run_setting(
         _check_class_labels(train, name)
     init_record = None
     if init_from is not None:
-        init_record = _read_record(Path(init_from) / RUN_RECORD) if (
-            Path(init_from) / RUN_RECORD
-        ).is_file() else None
+        init_path = Path(init_from) / RUN_RECORD
+        if init_path.is_file():
+            init_record = _read_record(init_path)
         if init_record is None or not (Path(init_from) / MODEL_FOLDER).is_dir():
             raise FileNotFoundError(
                 f"init_from={str(init_from)!r} is not a finished run with saved weights; "
@@ -353,6 +353,21 @@ def _check_class_labels(dataset: datasets.Dataset, name: str) -> None:
             f"soi.data.load_source, or cast it with train.cast_column('label', "
             f"datasets.ClassLabel(names=[...]))"
         )
+
+
+def speed_table(runs: dict[str, RunResult]) -> pd.DataFrame:
+    """Return each run's training examples, seconds, examples per second and precision."""
+    return pd.DataFrame(
+        {
+            name: {
+                "examples": run.record["num_train_examples"],
+                "seconds": run.record["train_seconds"],
+                "examples per second": run.record["train_examples_per_second"],
+                "precision": run.record["precision"],
+            }
+            for name, run in runs.items()
+        }
+    ).T
 
 
 def accuracy_table(runs: dict[str, RunResult]) -> pd.DataFrame:

@@ -558,7 +558,7 @@ def data_notice(starter_messages: list[str], notes: list[str] | tuple[str, ...] 
 
     A chapter displays it with ``IPython.display.Markdown``, so that a rendered page states
     plainly when a starter set replaced real data. Returns an empty string when there
-    is nothing to say.
+    are no messages and no notes.
 
     Examples
     --------

@@ -75,7 +75,7 @@ def test_multi_task_reads_data_home(shared_data, monkeypatch):
 def test_multi_task_rejects_task_key_of_another_task(empty_home):
     with pytest.raises(ValueError, match="tagged with task \\['sentiment'\\], not 'entailment'"):
         multi_task({"entailment": "imdb"}, {}, 10, 10, 10, seed=0)
-    with pytest.raises(ValueError, match="ood names task 'nli'"):
+    with pytest.raises(ValueError, match="ood contains task 'nli'"):
         multi_task({"sentiment": "imdb"}, {"nli": "rte"}, 10, 10, 10, seed=0)
 
 

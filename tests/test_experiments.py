@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from soi.experiments import RUN_RECORD, accuracy_table, load_run, run_setting
+from soi.experiments import RUN_RECORD, accuracy_table, load_run, run_setting, speed_table
 from soi.training import TrainingConfig
 from test_training import toy_dataset
 
@@ -73,3 +73,15 @@ def test_accuracy_table_rows_are_runs(tiny_model_dir, tmp_path):
     assert table.index.tolist() == ["one", "two"]
     assert table.columns.tolist() == ["a", "b"]
     assert table.loc["one", "a"] == runs["one"].accuracy["a"]
+
+
+def test_speed_table_rows_are_runs(tiny_model_dir, tmp_path):
+    run = run_setting(
+        "one", model_name=str(tiny_model_dir), train=toy_dataset(6), config=config(),
+        eval_sets={}, output_dir=tmp_path,
+    )
+    table = speed_table({"one": run})
+    assert table.index.tolist() == ["one"]
+    assert table.loc["one", "examples"] == 6
+    assert table.loc["one", "precision"] == "fp32"
+    assert table.loc["one", "seconds"] == run.record["train_seconds"]
